@@ -1,0 +1,621 @@
+"""The engine: Tensor, Function, and the reverse-mode graph walk.
+
+A Tensor wraps a numpy array. Every operation on Tensors is a `Function`:
+`Function.apply` runs the op's `forward` on plain arrays and, when some input
+requires grad, keeps the Function instance (the "node", also called `ctx`) as
+the output's `grad_fn`. A node points at its input Tensors, never at its
+output, so a graph has no reference cycles and the garbage collector never has
+to look for them.
+
+`backward` walks the graph as a loop: it counts how many consumers each node
+has, then runs a node's `backward` once all of them have delivered their
+gradient. The engine knows no op by name; it only sums gradients back to each
+input's shape (undoing broadcasting, the one place that happens) and adds them
+up.
+"""
+import functools
+import os
+import sys
+
+import numpy as np
+
+__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled",
+           "grad", "detect_anomaly", "AnomalyError"]
+
+
+class _State:
+    """Process-wide switches, read on every op (a class attribute is a fast lookup)."""
+    grad_enabled = True   # False inside no_grad(): nothing is recorded
+    create_graph = False  # True while a differentiable backward runs
+    anomaly = False       # True inside detect_anomaly()
+
+
+_state = _State()
+
+
+# ---------------------------------------------------------------------------
+# Tensor
+# ---------------------------------------------------------------------------
+
+def _as_array(data, dtype=None):
+    """numpy array for `data`: arrays pass through uncopied; Python numbers and lists become float64."""
+    if isinstance(data, Tensor):
+        data = data._data
+    if isinstance(data, np.ndarray):
+        array = data if dtype is None else data.astype(dtype, copy=False)
+    else:
+        array = np.asarray(data, dtype=dtype)
+        if dtype is None and array.dtype.kind in "biu" and not isinstance(data, np.generic):
+            array = array.astype(np.float64)  # Python ints and bools count as float64 data
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"minigrad tensors hold real numbers; got data of dtype {array.dtype} "
+                        f"(from {type(data).__name__})")
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    `Tensor(data, requires_grad=False, dtype=None)`: an ndarray of the right dtype
+    is used as is (not copied); Python numbers and lists become float64.
+    Operators, math methods and numpy's ufuncs on Tensors are attached by
+    `minigrad.ops`; this class holds the data, the gradient and the graph link.
+    """
+    __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "_version", "_hooks", "name",
+                 "__weakref__")
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        self._data = _as_array(data, dtype)
+        self.grad = None          # numpy array once a backward reaches this leaf
+        self._ctx = None          # the Function node that made this tensor (None: a leaf)
+        self._version = 0         # bumped by every in-place change, to guard saved arrays
+        self._hooks = None
+        self.name = name
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    # -- data and flags ----------------------------------------------------
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        array = np.asarray(value._data if isinstance(value, Tensor) else value, dtype=self._data.dtype)
+        if array.shape != self._data.shape:
+            raise ValueError(f"cannot assign data of shape {array.shape} to {self._describe()}")
+        self._data = array
+        self._version += 1
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if value and self._data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require grad; this one has dtype "
+                            f"{self._data.dtype} (make it with dtype=np.float64 or np.float32)")
+        if self._ctx is not None and not value:
+            raise RuntimeError("requires_grad can only be changed on a leaf tensor; use .detach() instead")
+        self._requires_grad = value
+
+    @property
+    def grad_fn(self):
+        """The Function node that made this tensor, or None for a leaf."""
+        return self._ctx
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    dtype = property(lambda self: self._data.dtype)
+    size = property(lambda self: self._data.size)
+
+    def __len__(self):
+        return len(self._data)
+
+    def item(self):
+        return self._data.item()
+
+    def numpy(self):
+        """The data as a numpy array (shared, not copied)."""
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return Tensor(self._data)
+
+    def astype(self, dtype):
+        """A copy in another dtype, cut off from the graph (like numpy's astype)."""
+        return Tensor(self._data.astype(dtype))
+
+    def __repr__(self):
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self._data.dtype != np.float64:
+            extra += f", dtype={self._data.dtype}"
+        if self._ctx is not None:
+            extra += f", grad_fn=<{type(self._ctx).__name__}>"
+        elif self._requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    def _describe(self):
+        name = f"'{self.name}' " if self.name else ""
+        return f"tensor {name}of shape {self._data.shape} and dtype {self._data.dtype}"
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self._data)
+
+    __hash__ = object.__hash__  # comparisons return tensors, so hash by identity
+
+    # -- in-place arithmetic: only on tensors nothing is recording -------------
+    def _inplace(self, op, other):
+        if self._requires_grad and _state.grad_enabled:
+            raise RuntimeError(f"in-place change of a {self._describe()} that requires grad: "
+                               "wrap it in `with minigrad.no_grad():` (e.g. an optimizer step) "
+                               "or write `x = x + y` to record it")
+        op(self._data, other._data if isinstance(other, Tensor) else other, out=self._data,
+           casting="same_kind")
+        self._version += 1
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(np.add, other)
+
+    def __isub__(self, other):
+        return self._inplace(np.subtract, other)
+
+    def __imul__(self, other):
+        return self._inplace(np.multiply, other)
+
+    def __itruediv__(self, other):
+        return self._inplace(np.true_divide, other)
+
+    # -- autograd --------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        A scalar needs no `grad`; any other tensor needs one of its own shape.
+        The graph's saved buffers are released afterwards unless `retain_graph`.
+        """
+        if not self._requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad: no input of the "
+                               "computation that made it has requires_grad=True, or it was made "
+                               "under no_grad()")
+        _backward([self], [grad], retain_graph=retain_graph, create_graph=False)
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` with the gradient flowing into this tensor; a returned value replaces it.
+
+        The gradient is a numpy array (a Tensor under create_graph=True). Returns a
+        handle whose `.remove()` unregisters the hook.
+        """
+        if not self._requires_grad:
+            raise RuntimeError(f"cannot register a hook on a {self._describe()} that does not require grad")
+        owner = self if self._ctx is None else self._ctx   # a non-leaf's gradient is its node's
+        if owner._hooks is None:
+            owner._hooks = []
+        owner._hooks.append(hook)
+        return _HookHandle(owner._hooks, hook)
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _new_tensor(data, ctx):
+    """Wrap an op's output array without the checks of Tensor() (the hot path)."""
+    tensor = Tensor.__new__(Tensor)
+    tensor._data = data
+    tensor.grad = None
+    tensor._ctx = ctx
+    tensor._requires_grad = ctx is not None
+    tensor._version = 0
+    tensor._hooks = None
+    tensor.name = None
+    return tensor
+
+
+# ---------------------------------------------------------------------------
+# Function: the one mechanism every op goes through
+# ---------------------------------------------------------------------------
+
+class Function:
+    """Base class of every op, built-in or yours.
+
+    Subclass it with two static methods:
+
+    - `forward(ctx, *inputs, **params)` gets numpy arrays (non-Tensor arguments
+      pass through as given, so a Python number stays a number) and returns a
+      numpy array. Call `ctx.save_for_backward(...)` with what backward needs;
+      other values can be stored as attributes of `ctx`.
+    - `backward(ctx, grad_output)` returns one gradient per input (None where
+      there is none), each of the input's shape or broadcastable to it: the
+      engine sums broadcast dimensions away.
+
+    In an ordinary backward, `grad_output` and `ctx.saved_tensors` are numpy
+    arrays. Under `minigrad.grad(..., create_graph=True)` they are Tensors (saved
+    inputs and outputs become the graph's own Tensors, so they stay
+    differentiable); a backward written with operations both support
+    (arithmetic, `@`, `.sum`, `.reshape`, `.T`, numpy ufuncs such as `np.exp`)
+    therefore gives higher-order derivatives for free. A backward written in
+    plain numpy only promises first order.
+
+    Use it as `MyOp.apply(*inputs, **params)`, which returns a Tensor.
+    """
+    _saved = ()
+    _out_index = -1       # which saved array is the output, for create_graph
+    _hooks = None
+    _trace = None         # where the op was called from, under detect_anomaly()
+
+    @staticmethod
+    def forward(ctx, *inputs, **params):
+        raise NotImplementedError("a Function subclass must define forward(ctx, *inputs)")
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        raise NotImplementedError(f"{type(ctx).__name__} defines no backward")
+
+    def save_for_backward(self, *arrays):
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self):
+        if self._saved is None:
+            raise RuntimeError(_RELEASED)
+        if not _state.create_graph:
+            return self._saved
+        return tuple(self._as_tensor(i, a) for i, a in enumerate(self._saved))
+
+    def _as_tensor(self, index, array):
+        """A saved array as a Tensor of the graph: an input, the output, or a constant."""
+        if index == self._out_index:
+            return _new_tensor(array, self)
+        for t in self.inputs:
+            if isinstance(t, Tensor) and t._data is array:
+                return t
+        return _new_tensor(array, None) if isinstance(array, np.ndarray) else array
+
+    @property
+    def needs_input_grad(self):
+        return tuple(isinstance(t, Tensor) and t._requires_grad for t in self.inputs)
+
+    @classmethod
+    def apply(cls, *args, **params):
+        ctx = cls.__new__(cls)
+        arrays = []
+        record = False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a._data)
+                record = record or a._requires_grad
+            else:
+                arrays.append(a)
+        ctx.inputs = args
+        out = cls.forward(ctx, *arrays, **params)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)   # numpy reductions return scalars, not 0-d arrays
+        if _state.anomaly:
+            _check_forward(ctx, out)
+        if not (record and _state.grad_enabled):
+            return _new_tensor(out, None)
+        ctx._params = params
+        if ctx._saved:
+            # Remember versions so backward can tell whether a saved input changed in place.
+            ctx._versions = [a._version if isinstance(a, Tensor) else 0 for a in args]
+            for i, s in enumerate(ctx._saved):
+                if s is out:
+                    ctx._out_index = i
+        return _new_tensor(out, ctx)
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+# ---------------------------------------------------------------------------
+# The graph walk
+# ---------------------------------------------------------------------------
+
+_RELEASED = ("the graph behind this tensor was already backpropagated through and its saved "
+             "buffers were released; pass retain_graph=True to the first backward() to "
+             "backpropagate through it again")
+
+
+def _unbroadcast(grad, shape, node, index):
+    """Sum `grad` back to `shape`, undoing numpy broadcasting (the only place it is undone)."""
+    extra = grad.ndim - len(shape)
+    if extra < 0 or any(n != 1 and m != n for n, m in zip(shape, grad.shape[extra:])):
+        raise ValueError(f"{type(node).__name__}.backward returned a gradient of shape {grad.shape} "
+                         f"for input {index} of shape {shape}")
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape)
+                                       if n == 1 and grad.shape[extra + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape) if extra else grad
+
+
+def _check_versions(node):
+    for i, t in enumerate(node.inputs):
+        if isinstance(t, Tensor) and t._version != node._versions[i] and \
+                any(s is t._data for s in node._saved):
+            raise RuntimeError(
+                f"{t._describe()} (input {i} of {type(node).__name__}) was changed in place after "
+                f"{type(node).__name__} saved it for backward (version {node._versions[i]} then, "
+                f"{t._version} now), so its gradient would be wrong; change a copy instead, or "
+                "do the in-place update after backward()" + _where(node))
+
+
+def _graph_nodes(roots):
+    """Count, for each node reachable from `roots`, the edges that consume its output."""
+    counts = {}
+    stack = []
+    for t in roots:
+        if t._ctx is not None and t._ctx not in counts:
+            counts[t._ctx] = 0
+            stack.append(t._ctx)
+    while stack:
+        node = stack.pop()
+        if node.inputs is None:
+            raise RuntimeError(_RELEASED)
+        for t in node.inputs:
+            if isinstance(t, Tensor) and t._ctx is not None:
+                parent = t._ctx
+                if parent in counts:
+                    counts[parent] += 1
+                else:
+                    counts[parent] = 1
+                    stack.append(parent)
+    return counts
+
+
+def _seed(tensor, grad, create_graph):
+    if grad is None:
+        if tensor._data.size != 1:
+            raise RuntimeError(f"backward() of a tensor of shape {tensor.shape} needs `grad`, an "
+                               "array of that shape; only a single-element output gets an "
+                               "implicit gradient of 1")
+        grad = np.ones_like(tensor._data)
+    elif isinstance(grad, Tensor) and create_graph:
+        if grad.shape != tensor.shape:
+            raise ValueError(f"grad of shape {grad.shape} given for a tensor of shape {tensor.shape}")
+        return grad
+    else:
+        grad = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=tensor.dtype)
+        if grad.shape != tensor.shape:
+            raise ValueError(f"grad of shape {grad.shape} given for a tensor of shape {tensor.shape}")
+    return _new_tensor(grad, None) if create_graph else grad
+
+
+def _run_hooks(hooks, grad):
+    for hook in list(hooks):
+        result = hook(grad)
+        if result is not None:
+            if result.shape != grad.shape:
+                raise ValueError(f"a hook returned a gradient of shape {result.shape} "
+                                 f"in place of one of shape {grad.shape}")
+            grad = result
+    return grad
+
+
+def _backward(roots, seeds, retain_graph, create_graph, targets=None):
+    """Reverse-mode sweep from `roots` (Tensors) with gradients `seeds`.
+
+    Without `targets`, leaf gradients are added to `.grad`. With `targets` (a
+    list of Tensors), their gradients are returned instead and `.grad` is
+    left alone.
+    """
+    counts = _graph_nodes(roots)
+    grads = {}          # node -> gradient of its output, summed over the consumers so far
+    leaf_grads = {}     # leaf tensor -> gradient summed over this sweep
+    wanted = {}         # node or leaf -> position in `targets`
+    for i, t in enumerate(targets or ()):
+        wanted[t._ctx if t._ctx is not None else t] = i
+    found = [None] * len(targets or ())
+
+    def deliver(tensor, g):
+        node = tensor._ctx
+        if node is None:
+            leaf_grads[tensor] = g if tensor not in leaf_grads else leaf_grads[tensor] + g
+        else:
+            grads[node] = g if node not in grads else grads[node] + g
+
+    for t, g in zip(roots, seeds):
+        deliver(t, _seed(t, g, create_graph))
+    ready = [node for node, n in counts.items() if n == 0]
+
+    saved_modes = _state.grad_enabled, _state.create_graph
+    _state.grad_enabled = _state.create_graph = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            g = grads.pop(node)
+            if node._hooks:
+                g = _run_hooks(node._hooks, g)
+            if node in wanted:
+                found[wanted[node]] = g
+            if node._saved:
+                if node._saved is None:
+                    raise RuntimeError(_RELEASED)
+                _check_versions(node)
+            input_grads = type(node).backward(node, g)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            inputs = node.inputs
+            if len(input_grads) != len(inputs):
+                raise ValueError(f"{type(node).__name__}.backward returned {len(input_grads)} "
+                                 f"gradients for {len(inputs)} inputs")
+            for i, (t, ig) in enumerate(zip(inputs, input_grads)):
+                if ig is None or not isinstance(t, Tensor) or not t._requires_grad:
+                    continue
+                if not isinstance(ig, (np.ndarray, Tensor)):
+                    ig = np.asarray(ig, dtype=t._data.dtype)
+                if ig.shape != t._data.shape:
+                    ig = _unbroadcast(ig, t._data.shape, node, i)
+                if isinstance(ig, np.ndarray) and ig.dtype is not t._data.dtype and \
+                        ig.dtype != t._data.dtype:
+                    ig = ig.astype(t._data.dtype)   # float32 inputs get float32 gradients
+                if _state.anomaly:
+                    _check_backward(node, i, ig)
+                deliver(t, ig)
+                parent = t._ctx
+                if parent is not None:
+                    counts[parent] -= 1
+                    if counts[parent] == 0:
+                        ready.append(parent)
+            if not retain_graph:   # free buffers as soon as this node is done with them
+                node._saved = None
+                node.inputs = None
+    finally:
+        _state.grad_enabled, _state.create_graph = saved_modes
+
+    handed_out = set()
+    for leaf, g in leaf_grads.items():
+        if leaf._hooks:
+            g = _run_hooks(leaf._hooks, g)
+        if leaf in wanted:
+            found[wanted[leaf]] = g
+        elif targets is None:
+            if isinstance(g, Tensor):
+                g = g._data
+            # .grad must own its memory: a view, or an array already given to another
+            # leaf (x + y hands both the same gradient), is copied.
+            if g.base is not None or id(g) in handed_out:
+                g = g.copy()
+            handed_out.add(id(g))
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+    return found
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,
+         allow_unused=False):
+    """Gradients of `outputs` with respect to `inputs`, as a tuple of Tensors; `.grad` is untouched.
+
+    With `create_graph=True` the results are part of a graph themselves, so they
+    can be differentiated again (Hessian-vector products, gradient penalties).
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outputs) if len(outputs) == 1 or grad_outputs is None \
+            else grad_outputs
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"{len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, t in enumerate(outputs):
+        if not isinstance(t, Tensor) or not t._requires_grad:
+            raise RuntimeError(f"output {i} does not require grad, so it has no gradient")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t._requires_grad:
+            raise RuntimeError(f"input {i} of grad() is not a tensor that requires grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    found = _backward(outputs, grad_outputs, retain_graph, create_graph, targets=inputs)
+    result = []
+    for i, g in enumerate(found):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"input {i} of grad() is not used in computing the outputs "
+                                   "(pass allow_unused=True to get None for it)")
+            result.append(None)
+        else:
+            result.append(g if isinstance(g, Tensor) else _new_tensor(g, None))
+    return tuple(result)
+
+
+# ---------------------------------------------------------------------------
+# Modes: no_grad, enable_grad, detect_anomaly
+# ---------------------------------------------------------------------------
+
+class _Mode:
+    """A switch of `_state` usable as a context manager and as a decorator."""
+    attribute, value = None, None
+
+    def __enter__(self):
+        self._previous = getattr(_state, self.attribute)
+        setattr(_state, self.attribute, self.value)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(_state, self.attribute, self._previous)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_Mode):
+    """Record nothing: `with no_grad(): ...` or `@no_grad()`."""
+    attribute, value = "grad_enabled", False
+
+
+class enable_grad(_Mode):
+    """Record again inside a no_grad() block."""
+    attribute, value = "grad_enabled", True
+
+
+class detect_anomaly(_Mode):
+    """Raise at the first NaN or inf an op produces, forward or backward, naming the op and your line."""
+    attribute, value = "anomaly", True
+
+
+def is_grad_enabled():
+    return _state.grad_enabled
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or inf appeared under detect_anomaly()."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_line():
+    """'file:line: code' of the innermost caller outside minigrad."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    import linecache
+    code = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}: {code}"
+
+
+def _where(node):
+    return f"\n  the op was called at {node._trace}" if node._trace else ""
+
+
+def _check_forward(ctx, out):
+    ctx._trace = _user_line()
+    if out.dtype.kind == "f" and not np.isfinite(out).all():
+        bad = "NaN" if np.isnan(out).any() else "inf"
+        raise AnomalyError(f"{type(ctx).__name__}.forward produced {bad} in an output of shape "
+                           f"{out.shape}\n  the op was called at {ctx._trace}")
+
+
+def _check_backward(node, index, g):
+    values = g._data if isinstance(g, Tensor) else g
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        bad = "NaN" if np.isnan(values).any() else "inf"
+        raise AnomalyError(f"{type(node).__name__}.backward produced {bad} in the gradient of "
+                           f"input {index} (shape {values.shape})" + _where(node))
