@@ -4,11 +4,11 @@ engine (Tensor, Function, graph walk) <- ops <- nn, optim <- data, io, viz.
 """
 from .engine import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad, grad,
                      is_grad_enabled, no_grad)
-from .ops import broadcast_to, concatenate, maximum, minimum, stack, where
+from .ops import broadcast_to, concatenate, linear, maximum, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "grad",
            "detect_anomaly", "AnomalyError", "concatenate", "stack", "where", "maximum",
-           "minimum", "broadcast_to", "gradcheck", "gradgradcheck", "GradcheckError"]
+           "minimum", "broadcast_to", "linear", "gradcheck", "gradgradcheck", "GradcheckError"]

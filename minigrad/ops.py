@@ -146,6 +146,32 @@ class MatMul(Function):
         return ga, gb
 
 
+class Linear(Function):
+    """x @ weight.T + bias as one node: a Dense layer's affine map, weight of shape (out, in).
+
+    The documents' `Z = W A + b` in batch-first layout: Z^T = A^T W^T + b^T.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        if x.shape[-1:] != weight.shape[1:]:
+            raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
+                             f"features, but the weight of shape {weight.shape} expects {weight.shape[1]}")
+        ctx.save_for_backward(x, weight)
+        out = x @ weight.T
+        return out if bias is None else out + bias
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        dx, dw, db = ctx.needs_input_grad
+        if x.ndim == 1:   # one sample: promote to a batch of one
+            x, g = x.reshape(1, -1), g.reshape(1, -1)
+        return (g @ weight if dx else None,            # dA = W^T dZ, batch-first
+                g.swapaxes(-1, -2) @ x if dw else None,  # dW = dZ A^T; batch axes summed by the engine
+                g if db else None)                       # db = sum(dZ); the engine sums the batch axis
+
+
 # -- reductions ---------------------------------------------------------------
 
 class Sum(Function):
@@ -530,6 +556,11 @@ def maximum(a, b):
 
 def minimum(a, b):
     return Minimum.apply(a, b)
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, one node; weight of shape (out_features, in_features)."""
+    return Linear.apply(x, weight, bias)
 
 
 def broadcast_to(x, shape):
