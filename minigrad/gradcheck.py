@@ -8,7 +8,7 @@ disagrees with its finite differences: that is the op to fix.
 """
 import numpy as np
 
-from .engine import Tensor, _graph_nodes, enable_grad, grad, no_grad
+from .engine import Tensor, enable_grad, grad, graph_nodes, no_grad
 from .ops import concatenate
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
@@ -82,24 +82,9 @@ def _compare(fn, leaves, eps, atol, rtol, seed, label=""):
     return None, out
 
 
-def _ops_in_order(out):
-    """The nodes behind `out`, each after the nodes it consumes (the order they ran)."""
-    counts = _graph_nodes([out])
-    order, ready = [], [n for n, c in counts.items() if c == 0]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for t in node.inputs:
-            if isinstance(t, Tensor) and t.grad_fn is not None:
-                counts[t.grad_fn] -= 1
-                if counts[t.grad_fn] == 0:
-                    ready.append(t.grad_fn)
-    return order[::-1]
-
-
 def _first_bad_op(out, eps, atol, rtol, seed):
     """Check each op of out's graph on its own inputs; describe the first that fails."""
-    for position, node in enumerate(_ops_in_order(out), start=1):
+    for position, node in enumerate(graph_nodes(out), start=1):
         op = type(node)
         args = [Tensor(t.data.copy(), requires_grad=t.requires_grad) if isinstance(t, Tensor) else t
                 for t in node.inputs]
