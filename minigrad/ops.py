@@ -158,7 +158,7 @@ class Linear(Function):
             raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
                              f"features, but the weight of shape {weight.shape} expects {weight.shape[1]}")
         ctx.save_for_backward(x, weight)
-        out = x @ weight.T
+        out = _column_ordered(weight, x) if x.ndim == 2 else x @ weight.T
         return out if bias is None else out + bias
 
     @staticmethod
@@ -167,9 +167,21 @@ class Linear(Function):
         dx, dw, db = ctx.needs_input_grad
         if x.ndim == 1:   # one sample: promote to a batch of one
             x, g = x.reshape(1, -1), g.reshape(1, -1)
-        return (g @ weight if dx else None,            # dA = W^T dZ, batch-first
+        return (_column_ordered(weight.T, g) if dx and g.ndim == 2 else g @ weight if dx else None,
                 g.swapaxes(-1, -2) @ x if dw else None,  # dW = dZ A^T; batch axes summed by the engine
                 g if db else None)                       # db = sum(dZ); the engine sums the batch axis
+
+
+def _column_ordered(w, x):
+    """x @ w.T, computed as (w @ x.T).T.
+
+    Same numbers, but the result is the transpose of a C-ordered array: the
+    documents' column layout. NumPy's elementwise ops keep that order, so the
+    bias add, the activations and the batch sums of backward run along contiguous
+    memory; for a tall, narrow batch (7000 x 4) that is several times faster
+    than the row order `x @ w.T` returns.
+    """
+    return (w @ x.T).T
 
 
 # -- reductions ---------------------------------------------------------------
