@@ -6,9 +6,13 @@ from .engine import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad
                      is_grad_enabled, no_grad)
 from .ops import broadcast_to, concatenate, linear, maximum, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .random import manual_seed
+from . import nn, optim, data
+from .io import CheckpointError, load, save
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "grad",
            "detect_anomaly", "AnomalyError", "concatenate", "stack", "where", "maximum",
-           "minimum", "broadcast_to", "linear", "gradcheck", "gradgradcheck", "GradcheckError"]
+           "minimum", "broadcast_to", "linear", "gradcheck", "gradgradcheck", "GradcheckError",
+           "manual_seed", "nn", "optim", "data", "save", "load", "CheckpointError"]

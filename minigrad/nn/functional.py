@@ -1,0 +1,239 @@
+"""Activations and losses as functions of Tensors (or arrays), PyTorch's definitions.
+
+Each loss is ONE Function node: forward on arrays, backward a few lines that
+read like the derivative. The backwards use only operations numpy arrays and
+Tensors both support (arithmetic, `.sum`, `.reshape`, ops applied through
+`_call`), so they are differentiable again (gradgradcheck passes).
+
+`reduction` is "mean" (the default), "sum" or "none" (one value per element,
+per sample for cross_entropy).
+"""
+import numpy as np
+
+from .. import ops
+from ..engine import Function, Tensor
+from ..ops import _call, linear
+from ..random import get_generator
+
+__all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "identity",
+           "dropout", "linear", "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits"]
+
+
+# -- activations ---------------------------------------------------------------
+
+def relu(x):
+    return ops.ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return ops.LeakyReLU.apply(x, negative_slope=negative_slope)
+
+
+def sigmoid(x):
+    return ops.Sigmoid.apply(x)
+
+
+def tanh(x):
+    return ops.Tanh.apply(x)
+
+
+def softmax(x, axis=-1):
+    return ops.Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return ops.LogSoftmax.apply(x, axis=axis)
+
+
+def identity(x):
+    return x
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability `p`, scale the rest by 1 / (1 - p); identity unless training."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability must be between 0 and 1, got {p}")
+    if not training or p == 0:
+        return x
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    keep = get_generator().random(data.shape) >= p
+    # Scaling the survivors keeps each unit's expected value, so eval needs no rescaling.
+    mask = keep.astype(data.dtype) * (1.0 / (1.0 - p) if p < 1 else 0.0)
+    return ops.Mul.apply(x, mask)
+
+
+# -- helpers for the losses -------------------------------------------------------
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {', '.join(map(repr, _REDUCTIONS))}; "
+                         f"got {reduction!r}")
+
+
+def _reduce(per_element, reduction):
+    if reduction == "mean":
+        return per_element.mean()
+    if reduction == "sum":
+        return per_element.sum()
+    return per_element
+
+
+def _per_element(g, reduction, count):
+    """The gradient reaching each element of the unreduced loss from the reduced one."""
+    return g / count if reduction == "mean" else g
+
+
+def _shape(x):
+    return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+
+
+def _dtype(x):
+    return x.dtype if isinstance(x, (Tensor, np.ndarray)) else np.asarray(x).dtype
+
+
+def _as_float_like(target, pred_dtype):
+    """`target` in the prediction's float dtype (a float32 model gets a float32 loss).
+
+    A target that requires grad is left alone, so its gradient stays connected.
+    """
+    dtype = pred_dtype if pred_dtype.kind == "f" else np.dtype(np.float64)
+    if isinstance(target, Tensor):
+        if target.requires_grad or target.dtype == dtype:
+            return target
+        return target.data.astype(dtype)
+    return np.asarray(target, dtype=dtype)
+
+
+def _check_same_shape(name, pred, target):
+    if _shape(pred) != _shape(target):
+        raise ValueError(f"{name}: prediction of shape {_shape(pred)} and target of shape "
+                         f"{_shape(target)} differ; they must have the same shape (no broadcasting)")
+
+
+# -- losses ------------------------------------------------------------------------------
+
+class SquaredError(Function):
+    """(pred - target)**2, reduced."""
+
+    @staticmethod
+    def forward(ctx, pred, target, reduction="mean"):
+        ctx.reduction, ctx.count = reduction, pred.size
+        ctx.save_for_backward(pred, target)
+        return _reduce((pred - target) ** 2, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        pred, target = ctx.saved_tensors
+        d_pred = 2 * (pred - target) * _per_element(g, ctx.reduction, ctx.count)
+        wants_pred, wants_target = ctx.needs_input_grad
+        return (d_pred if wants_pred else None), (-d_pred if wants_target else None)
+
+
+def mse_loss(pred, target, reduction="mean"):
+    """Squared error `(pred - target)**2`, averaged over all elements by default (PyTorch's)."""
+    _check_reduction(reduction)
+    _check_same_shape("mse_loss", pred, target)
+    return SquaredError.apply(pred, _as_float_like(target, _dtype(pred)), reduction=reduction)
+
+
+class SoftmaxCrossEntropy(Function):
+    """-sum_c p_c * log_softmax(logits)_c per sample; integer labels are the one-hot p."""
+
+    @staticmethod
+    def forward(ctx, logits, target, reduction="mean", labels=False):
+        log_probs = _call(ops.LogSoftmax, logits, axis=-1)
+        if labels:
+            per_sample = -np.take_along_axis(log_probs, target[..., None], axis=-1)[..., 0]
+            ctx.labels = target          # a constant: no gradient flows to class indices
+            ctx.save_for_backward(logits)
+        else:
+            per_sample = -(target * log_probs).sum(axis=-1)
+            ctx.labels = None
+            ctx.save_for_backward(logits, target)
+        ctx.reduction, ctx.count = reduction, per_sample.size
+        return _reduce(per_sample, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        saved = ctx.saved_tensors
+        logits = saved[0]
+        g = _per_element(g, ctx.reduction, ctx.count)
+        if ctx.reduction == "none":
+            g = g.reshape(g.shape + (1,))    # one value per sample, spread over its classes
+        probs = _call(ops.Softmax, logits, axis=-1)
+        if ctx.labels is not None:
+            one_hot = np.zeros(logits.shape, dtype=logits.dtype)
+            np.put_along_axis(one_hot, ctx.labels[..., None], 1, axis=-1)
+            return g * (probs - one_hot), None
+        target = saved[1]
+        wants_logits, wants_target = ctx.needs_input_grad
+        # d/dz of -sum_c p_c log softmax(z)_c = softmax(z) * sum_c p_c - p
+        d_logits = g * (probs * target.sum(axis=-1, keepdims=True) - target) if wants_logits else None
+        d_target = -g * _call(ops.LogSoftmax, logits, axis=-1) if wants_target else None
+        return d_logits, d_target
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """Softmax cross-entropy of `logits` (N, C) or (C,), PyTorch's definition.
+
+    `target` is either integer class labels, shape (N,) (or a scalar for (C,)
+    logits), each in [0, C); or class probabilities of the logits' shape. The
+    mean is over samples.
+    """
+    _check_reduction(reduction)
+    shape = _shape(logits)
+    if len(shape) not in (1, 2) or shape[-1] == 0:
+        raise ValueError(f"cross_entropy takes logits of shape (N, C) or (C,) with C >= 1 classes, "
+                         f"got shape {shape}")
+    classes = shape[-1]
+    values = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if values.dtype.kind in "iu":
+        if values.shape != shape[:-1]:
+            raise ValueError(f"cross_entropy: integer class labels must have shape {shape[:-1]} "
+                             f"for logits of shape {shape}, got shape {values.shape}")
+        bad = (values < 0) | (values >= classes)
+        if bad.any():
+            raise ValueError(f"cross_entropy: class label {values[bad].flat[0]} is out of range for "
+                             f"{classes} classes (labels run from 0 to {classes - 1})")
+        return SoftmaxCrossEntropy.apply(logits, values, reduction=reduction, labels=True)
+    if values.dtype.kind == "f":
+        if values.shape != shape:
+            raise ValueError(f"cross_entropy: a float target holds class probabilities and must "
+                             f"have the logits' shape {shape}, got shape {values.shape} (class "
+                             f"labels must be an integer array)")
+        return SoftmaxCrossEntropy.apply(logits, _as_float_like(target, _dtype(logits)),
+                                         reduction=reduction)
+    raise TypeError(f"cross_entropy: target must hold integer class labels or float class "
+                    f"probabilities, got dtype {values.dtype}")
+
+
+class SigmoidBinaryCrossEntropy(Function):
+    """-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))], written so exp never overflows."""
+
+    @staticmethod
+    def forward(ctx, logits, target, reduction="mean"):
+        ctx.reduction, ctx.count = reduction, logits.size
+        ctx.save_for_backward(logits, target)
+        # log(1 + e^z) - z*y, with log(1 + e^z) = max(z, 0) + log(1 + e^-|z|)
+        per_element = np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
+        return _reduce(per_element, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        logits, target = ctx.saved_tensors
+        g = _per_element(g, ctx.reduction, ctx.count)
+        wants_logits, wants_target = ctx.needs_input_grad
+        d_logits = g * (_call(ops.Sigmoid, logits) - target) if wants_logits else None
+        d_target = -g * logits if wants_target else None
+        return d_logits, d_target
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
+    """Binary cross-entropy of sigmoid(logits) against `target` in [0, 1], from logits (stable)."""
+    _check_reduction(reduction)
+    _check_same_shape("binary_cross_entropy_with_logits", logits, target)
+    return SigmoidBinaryCrossEntropy.apply(logits, _as_float_like(target, _dtype(logits)),
+                                           reduction=reduction)

@@ -1,0 +1,208 @@
+"""Layers: Dense, Dropout, the activation modules and the loss modules."""
+import numpy as np
+
+from .. import ops
+from ..engine import Tensor
+from ..random import get_generator
+from . import functional as F
+from .init import INITIALIZERS
+from .module import Module, Parameter
+
+__all__ = ["Dense", "Dropout", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
+           "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
+
+
+# -- activations ------------------------------------------------------------------
+
+class ReLU(Module):
+    """max(x, 0)."""
+
+    def forward(self, x):
+        return ops.ReLU.apply(x)
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else negative_slope * x."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return ops.LeakyReLU.apply(x, negative_slope=self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x))."""
+
+    def forward(self, x):
+        return ops.Sigmoid.apply(x)
+
+
+class Tanh(Module):
+    """tanh(x)."""
+
+    def forward(self, x):
+        return ops.Tanh.apply(x)
+
+
+class Softmax(Module):
+    """exp(x) / sum(exp(x)) along `axis` (the class axis, last by default)."""
+
+    def __init__(self, axis=-1):
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x):
+        return ops.Softmax.apply(x, axis=self.axis)
+
+    def extra_repr(self):
+        return f"axis={self.axis}"
+
+
+class Identity(Module):
+    """Returns its input (document two's "linear" activation)."""
+
+    def forward(self, x):
+        return x
+
+
+# Names Dense(activation=...) accepts; "linear" is document two's name for the identity.
+ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh,
+               "softmax": Softmax, "identity": Identity, "linear": Identity}
+
+
+def _activation_module(activation):
+    """None, a Module, or an activation's name -> None or a Module (resolved once, at construction)."""
+    if activation is None or isinstance(activation, Module):
+        return activation
+    if isinstance(activation, str):
+        key = activation.lower()
+        if key not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; known names: "
+                             f"{', '.join(sorted(ACTIVATIONS))} (or pass a Module)")
+        return ACTIVATIONS[key]()
+    if isinstance(activation, type) and issubclass(activation, Module):
+        raise TypeError(f"activation={activation.__name__} is a class; pass an instance, "
+                        f"{activation.__name__}(), or a name such as 'relu'")
+    raise TypeError(f"activation must be a name ({', '.join(sorted(ACTIVATIONS))}), a Module or "
+                    f"None, not a {type(activation).__name__}")
+
+
+# -- Dense -----------------------------------------------------------------------------
+
+class Dense(Module):
+    """A fully connected layer: `activation(x @ weight.T + bias)` on batch-first x (samples x features).
+
+    `weight` has shape (out_features, in_features), `bias` (out_features,), as
+    PyTorch's Linear: the documents' `Z = W A + b` with the column layout
+    transposed. `activation` is a name (relu, leaky_relu, sigmoid, tanh,
+    softmax, identity / linear), a Module, or None. `init` names the initial
+    weights:
+
+    - "he" (default): weight and bias `randn * sqrt(2 / in_features)`, document two's;
+    - "xavier": weight uniform in +-sqrt(6 / (in + out)), zero bias;
+    - "small_normal": weight and bias `0.2 * randn`, document one's.
+
+    Draws come from minigrad's generator (`minigrad.manual_seed`). The
+    parameters have `dtype` (float64 by default); input data is cast to it.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, activation=None, init="he",
+                 dtype=np.float64):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"Dense: {name} must be a positive integer, got {value!r}")
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Dense: parameters must have a floating dtype, got {dtype}")
+        if init not in INITIALIZERS:
+            raise ValueError(f"Dense: unknown init {init!r}; known names: "
+                             f"{', '.join(INITIALIZERS)}")
+        activation = _activation_module(activation)
+        # Everything is checked before drawing, so a failed construction leaves the generator alone.
+        weight, bias_values = INITIALIZERS[init](get_generator(), int(in_features),
+                                                 int(out_features), bool(bias))
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Parameter(weight.astype(dtype))
+        if bias:
+            self.bias = Parameter(bias_values.astype(dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.activation = activation
+
+    def forward(self, x):
+        weight = self.weight
+        if isinstance(x, Tensor):
+            if x.dtype != weight.dtype and not x.requires_grad:
+                x = x.data.astype(weight.dtype)
+        else:
+            x = np.asarray(x, dtype=weight.dtype)
+        if x.shape[-1:] != weight.shape[1:]:
+            raise ValueError(f"Dense expects inputs with {self.in_features} features (the last "
+                             f"axis), but got an input of shape {x.shape} with "
+                             f"{x.shape[-1] if x.ndim else 'no'} features")
+        out = ops.Linear.apply(x, weight, self.bias)
+        return out if self.activation is None else self.activation(out)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+# -- Dropout -------------------------------------------------------------------------------
+
+class Dropout(Module):
+    """In training mode, zero each element with probability `p` and scale the rest by 1 / (1 - p).
+
+    In eval mode (`model.eval()`) it returns its input unchanged.
+    """
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout probability must be between 0 and 1, got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+# -- losses ---------------------------------------------------------------------------------
+
+class _Loss(Module):
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        F._check_reduction(reduction)
+        self.reduction = reduction
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """`mse_loss(pred, target, reduction)`: squared error, mean over elements by default."""
+
+    def forward(self, pred, target):
+        return F.mse_loss(pred, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """`cross_entropy(logits, target, reduction)`: softmax cross-entropy, labels or probabilities."""
+
+    def forward(self, logits, target):
+        return F.cross_entropy(logits, target, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """`binary_cross_entropy_with_logits(logits, target, reduction)`."""
+
+    def forward(self, logits, target):
+        return F.binary_cross_entropy_with_logits(logits, target, self.reduction)

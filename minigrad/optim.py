@@ -1,0 +1,265 @@
+"""Optimizers: SGD and Adam with the update rules PyTorch documents.
+
+An optimizer holds a list of parameters and, per parameter, a dict of state
+buffers (a momentum buffer, Adam's moment estimates). `step()` updates every
+parameter that has a gradient, in place, under no_grad: the parameter
+objects stay the same, so the model and the optimizer keep pointing at them.
+
+`state_dict()` is flat: hyperparameters under their names ("lr",
+"momentum", ...) and buffers under "state.<parameter index>.<buffer name>",
+so `minigrad.save(optimizer.state_dict(), path)` stores it as it is.
+"""
+from collections.abc import Mapping
+
+import numpy as np
+
+from .engine import Tensor, no_grad
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+
+def _check_lr(lr):
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(lr) or lr < 0:
+        raise ValueError(f"learning rate must be a finite number >= 0, got {lr!r}")
+    return float(lr)
+
+
+def _checked_params(params):
+    if isinstance(params, Tensor):
+        raise TypeError("an optimizer takes an iterable of parameters, such as model.parameters(), "
+                        "not a single Tensor (wrap it in a list)")
+    params = list(params)
+    if not params:
+        raise ValueError("the optimizer got an empty parameter list (did the model register no "
+                         "Parameters, or was a parameters() generator already used up?)")
+    seen = set()
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"parameter {i} given to the optimizer is a {type(p).__name__}, "
+                            "not a Tensor")
+        if not p.requires_grad or not p.is_leaf:
+            raise ValueError(f"parameter {i} given to the optimizer, of shape {p.shape}, is not a "
+                             "leaf tensor that requires grad, so it never gets a .grad")
+        if id(p) in seen:
+            raise ValueError(f"parameter {i} of shape {p.shape} is given to the optimizer twice "
+                             "(it would be updated twice per step)")
+        seen.add(id(p))
+    return params
+
+
+class Optimizer:
+    """Base class: the parameters, per-parameter `state`, `zero_grad()`, `step()`, `lr`, state dicts.
+
+    Subclasses list their `hyperparameter_names` (set as attributes, saved in
+    the state dict) and `buffer_names` (per-parameter state: "step" is an
+    integer, every other buffer has its parameter's shape and dtype), check
+    hyperparameters in `_check_hyperparameters` and define `step`.
+    """
+    hyperparameter_names = ("lr",)
+    buffer_names = ()
+
+    def __init__(self, params, **hyperparameters):
+        self.params = _checked_params(params)
+        for name, value in self._check_hyperparameters(**hyperparameters).items():
+            setattr(self, name, value)
+        self.state = [{} for _ in self.params]   # state[i]: buffers of params[i]
+
+    @property
+    def lr(self):
+        """The learning rate; assign to change it between steps (a schedule)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = _check_lr(value)
+
+    def _check_hyperparameters(self, lr):
+        return {"lr": _check_lr(lr)}
+
+    def zero_grad(self):
+        """Set every parameter's `.grad` to None (PyTorch's default): the next backward starts afresh."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        raise NotImplementedError(f"{type(self).__name__} defines no step()")
+
+    def state_dict(self):
+        """{hyperparameter name: value} and {"state.<i>.<buffer>": array or int}, copies."""
+        state = {name: getattr(self, name) for name in self.hyperparameter_names}
+        for i, buffers in enumerate(self.state):
+            for name, value in buffers.items():
+                state[f"state.{i}.{name}"] = value.copy() if isinstance(value, np.ndarray) else value
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Restore hyperparameters and buffers from `state_dict()`'s output (or a loaded checkpoint).
+
+        Every key, shape and value is checked first; on any problem a ValueError
+        lists them all and the optimizer is left untouched. Buffers are copied,
+        cast to their parameter's dtype.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict takes a mapping, not a {type(state_dict).__name__}")
+        problems = [f"missing key '{name}'" for name in self.hyperparameter_names
+                    if name not in state_dict]
+        new_state = [{} for _ in self.params]
+        for key, value in state_dict.items():
+            if key in self.hyperparameter_names:
+                continue
+            parts = key.split(".") if isinstance(key, str) else ()
+            if len(parts) != 3 or parts[0] != "state" or not parts[1].isdigit() \
+                    or parts[2] not in self.buffer_names:
+                problems.append(f"unexpected key {key!r}")
+                continue
+            index, name = int(parts[1]), parts[2]
+            if index >= len(self.params):
+                problems.append(f"'{key}': this optimizer has only {len(self.params)} parameters")
+                continue
+            value = np.asarray(value)
+            if name == "step":
+                if value.shape != () or value.dtype.kind not in "iu" or value < 0:
+                    problems.append(f"'{key}': a step count must be an integer >= 0, got {value!r}")
+                else:
+                    new_state[index][name] = int(value)
+                continue
+            param = self.params[index]
+            if value.dtype.kind not in "biuf":
+                problems.append(f"'{key}': values of dtype {value.dtype} are not real numbers")
+            elif value.shape != param.shape:
+                problems.append(f"'{key}': parameter {index} has shape {param.shape}, the state "
+                                f"dict gives shape {value.shape}")
+            else:
+                new_state[index][name] = value.astype(param.dtype, copy=True)
+        for index, buffers in enumerate(new_state):
+            if buffers and set(buffers) != set(self.buffer_names):
+                problems.append(f"the state of parameter {index} has {sorted(buffers)}; it needs "
+                                f"all of {sorted(self.buffer_names)}")
+        hyperparameters = {}
+        if not problems:
+            try:
+                hyperparameters = self._check_hyperparameters(
+                    **{name: _python_value(state_dict[name]) for name in self.hyperparameter_names})
+            except (TypeError, ValueError) as error:
+                problems.append(str(error))
+        if problems:
+            raise ValueError(f"load_state_dict into {type(self).__name__} failed; nothing was "
+                             "changed:\n  " + "\n  ".join(problems))
+        for name, value in hyperparameters.items():
+            setattr(self, name, value)
+        self.state = new_state
+
+    def __repr__(self):
+        settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameter_names)
+        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+
+
+def _python_value(value):
+    """A loaded 0-d array as a Python number; anything else as it is."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return tuple(value.tolist())
+    return value
+
+
+def _check_non_negative(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with PyTorch's momentum, Nesterov momentum and weight decay.
+
+    For each parameter p with gradient g, at step t:
+
+        g = g + weight_decay * p
+        b = g (t = 1),  b = momentum * b + g (t > 1)       if momentum
+        g = g + momentum * b (nesterov),  g = b (otherwise)  if momentum
+        p = p - lr * g
+    """
+    hyperparameter_names = ("lr", "momentum", "nesterov", "weight_decay")
+    buffer_names = ("momentum_buffer",)
+
+    def __init__(self, params, lr, momentum=0, nesterov=False, weight_decay=0):
+        super().__init__(params, lr=lr, momentum=momentum, nesterov=nesterov,
+                         weight_decay=weight_decay)
+
+    def _check_hyperparameters(self, lr, momentum, nesterov, weight_decay):
+        momentum = _check_non_negative("momentum", momentum)
+        if nesterov and momentum == 0:
+            raise ValueError("Nesterov momentum needs momentum > 0")
+        return {"lr": _check_lr(lr), "momentum": momentum, "nesterov": bool(nesterov),
+                "weight_decay": _check_non_negative("weight_decay", weight_decay)}
+
+    def step(self):
+        """Update every parameter that has a gradient; those whose .grad is None are skipped."""
+        lr, momentum, nesterov, weight_decay = self._lr, self.momentum, self.nesterov, self.weight_decay
+        with no_grad():
+            for p, state in zip(self.params, self.state):
+                g = p.grad
+                if g is None:
+                    continue
+                if weight_decay:
+                    g = g + weight_decay * p.data
+                if momentum:
+                    buffer = state.get("momentum_buffer")
+                    if buffer is None:
+                        buffer = state["momentum_buffer"] = g.copy()   # never alias .grad
+                    else:
+                        buffer *= momentum
+                        buffer += g
+                    g = g + momentum * buffer if nesterov else buffer
+                p -= lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) as PyTorch documents it; weight_decay adds `weight_decay * p` to the gradient.
+
+    For each parameter p with gradient g, at its step t = 1, 2, ...:
+
+        g = g + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        p = p - lr * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + eps)
+    """
+    hyperparameter_names = ("lr", "betas", "eps", "weight_decay")
+    buffer_names = ("step", "exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _check_hyperparameters(self, lr, betas, eps, weight_decay):
+        betas = tuple(betas) if isinstance(betas, (tuple, list, np.ndarray)) else (betas,)
+        if len(betas) != 2 or not all(isinstance(b, (int, float, np.integer, np.floating))
+                                      and 0 <= b < 1 for b in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        return {"lr": _check_lr(lr), "betas": (float(betas[0]), float(betas[1])),
+                "eps": _check_non_negative("eps", eps),
+                "weight_decay": _check_non_negative("weight_decay", weight_decay)}
+
+    def step(self):
+        """Update every parameter that has a gradient; those whose .grad is None are skipped."""
+        lr, (beta1, beta2), eps, weight_decay = self._lr, self.betas, self.eps, self.weight_decay
+        with no_grad():
+            for p, state in zip(self.params, self.state):
+                g = p.grad
+                if g is None:
+                    continue
+                if weight_decay:
+                    g = g + weight_decay * p.data
+                if not state:
+                    state.update(step=0, exp_avg=np.zeros_like(p.data),
+                                 exp_avg_sq=np.zeros_like(p.data))
+                state["step"] += 1
+                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+                m *= beta1
+                m += (1 - beta1) * g
+                v *= beta2
+                v += (1 - beta2) * (g * g)
+                denominator = np.sqrt(v / (1 - beta2 ** t))
+                denominator += eps
+                p -= (lr / (1 - beta1 ** t)) * m / denominator
