@@ -147,29 +147,51 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    """x @ weight.T + bias as one node: a Dense layer's affine map, weight of shape (out, in).
+    """activation(x @ weight.T + bias) as one node: a Dense layer, weight of shape (out, in).
 
-    The documents' `Z = W A + b` in batch-first layout: Z^T = A^T W^T + b^T.
+    The documents' `A = g(W A_prev + b)` in batch-first layout. `activation` is
+    None or a name in OUTPUT_ACTIVATIONS: their derivatives are functions of
+    their outputs, so the fused node keeps only the output, as the documents do.
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias=None):
+    def forward(ctx, x, weight, bias=None, activation=None):
         if x.shape[-1:] != weight.shape[1:]:
             raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
                              f"features, but the weight of shape {weight.shape} expects {weight.shape[1]}")
-        ctx.save_for_backward(x, weight)
-        out = _column_ordered(weight, x) if x.ndim == 2 else x @ weight.T
-        return out if bias is None else out + bias
+        if activation is not None and activation not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"linear: unknown activation {activation!r}; fused ones are "
+                             f"{', '.join(OUTPUT_ACTIVATIONS)}")
+        z = _column_ordered(weight, x) if x.ndim == 2 else x @ weight.T
+        if bias is not None:
+            z = _add_in_place(z, bias)
+        ctx.activation = activation
+        if activation is None:
+            ctx.save_for_backward(x, weight)
+            return z
+        out = OUTPUT_ACTIVATIONS[activation][0](z, out=z)
+        ctx.save_for_backward(x, weight, out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        x, weight = ctx.saved_tensors
+        x, weight, *activated = ctx.saved_tensors
+        if activated:
+            g = OUTPUT_ACTIVATIONS[ctx.activation][1](g, activated[0])   # dZ = dA * g'(Z)
         dx, dw, db = ctx.needs_input_grad
         if x.ndim == 1:   # one sample: promote to a batch of one
             x, g = x.reshape(1, -1), g.reshape(1, -1)
         return (_column_ordered(weight.T, g) if dx and g.ndim == 2 else g @ weight if dx else None,
                 g.swapaxes(-1, -2) @ x if dw else None,  # dW = dZ A^T; batch axes summed by the engine
                 g if db else None)                       # db = sum(dZ); the engine sums the batch axis
+
+
+def _add_in_place(z, bias):
+    """z + bias, reusing z's memory when the sum keeps z's dtype (z is a fresh product)."""
+    if type(z) is np.ndarray and type(bias) is np.ndarray and bias.dtype == z.dtype:
+        z += bias
+        return z
+    return z + bias
 
 
 def _column_ordered(w, x):
@@ -441,15 +463,36 @@ class Clip(Function):
         return g * ctx.inside
 
 
+# Activations whose derivative is a function of their output. Each is a node of its
+# own, and Linear fuses them; forward(z, out=None) may write into `out`.
+
+def _relu(x, out=None):
+    return np.maximum(x, 0, out=out)
+
+
+def _relu_grad(g, out):
+    return g * (out > 0)
+
+
+def _sigmoid_grad(g, out):
+    return g * out * (1 - out)
+
+
+def _tanh_grad(g, out):
+    return g * (1 - out * out)
+
+
 class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
-        ctx.positive = x > 0
-        return np.maximum(x, 0)
+        out = _relu(x)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.positive
+        out, = ctx.saved_tensors
+        return _relu_grad(g, out)
 
 
 class LeakyReLU(Function):
@@ -463,10 +506,25 @@ class LeakyReLU(Function):
         return g * ctx.slope
 
 
-def _sigmoid(x):
-    """1 / (1 + exp(-x)) without overflow: exp is only taken of -|x|."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+def _sigmoid(x, out=None):
+    """1 / (1 + exp(-x)), accurate for every x and never overflowing.
+
+    Where exp(-x) would overflow, sigmoid(x) is below the smallest normal float
+    anyway, so x is first raised to that bound; each later step works in place.
+    """
+    out = np.asarray(np.maximum(x, _EXP_FLOOR.get(np.result_type(x), -708.0), out=out))
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
+
+
+# The most negative x whose exp(-x) is still finite, per float type.
+_EXP_FLOOR = {np.dtype(np.float32): -88.0, np.dtype(np.float16): -11.0}
+
+# name -> (activation, its derivative given the gradient and the activation's output)
+OUTPUT_ACTIVATIONS = {"relu": (_relu, _relu_grad), "sigmoid": (_sigmoid, _sigmoid_grad),
+                      "tanh": (np.tanh, _tanh_grad)}
 
 
 class Sigmoid(Function):
@@ -479,7 +537,7 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g * out * (1 - out)
+        return _sigmoid_grad(g, out)
 
 
 class Tanh(Function):
@@ -492,7 +550,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g * (1 - out * out)
+        return _tanh_grad(g, out)
 
 
 class Softplus(Function):
@@ -570,9 +628,9 @@ def minimum(a, b):
     return Minimum.apply(a, b)
 
 
-def linear(x, weight, bias=None):
-    """x @ weight.T + bias, one node; weight of shape (out_features, in_features)."""
-    return Linear.apply(x, weight, bias)
+def linear(x, weight, bias=None, activation=None):
+    """activation(x @ weight.T + bias), one node; weight of shape (out_features, in_features)."""
+    return Linear.apply(x, weight, bias, activation=activation)
 
 
 def broadcast_to(x, shape):

@@ -75,6 +75,10 @@ ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh"
                "softmax": Softmax, "identity": Identity, "linear": Identity}
 
 
+# Activation modules that Linear computes inside its own node (None: no activation).
+_FUSED = {type(None): None, Identity: None, ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
+
+
 def _activation_module(activation):
     """None, a Module, or an activation's name -> None or a Module (resolved once, at construction)."""
     if activation is None or isinstance(activation, Module):
@@ -146,8 +150,11 @@ class Dense(Module):
             raise ValueError(f"Dense expects inputs with {self.in_features} features (the last "
                              f"axis), but got an input of shape {x.shape} with "
                              f"{x.shape[-1] if x.ndim else 'no'} features")
-        out = ops.Linear.apply(x, weight, self.bias)
-        return out if self.activation is None else self.activation(out)
+        activation = self.activation
+        fused = _FUSED.get(type(activation), False)
+        if fused is not False:   # one node for the affine map and its activation
+            return ops.Linear.apply(x, weight, self.bias, activation=fused)
+        return activation(ops.Linear.apply(x, weight, self.bias))
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
