@@ -112,7 +112,15 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
         da, db = ctx.needs_input_grad
-        return (g * b * a ** (b - 1) if da else None), (g * out * np.log(a) if db else None)
+        if da and isinstance(b, (int, float)) and b == 0:
+            da_value = g * 0   # d(a**0)/da = 0, also at a = 0 (where b * a**(b-1) is 0 * inf)
+        else:
+            da_value = g * b * a ** (b - 1) if da else None
+        if not db:
+            return da_value, None
+        # log of a Python base stays a Python float, so it cannot upcast float32
+        log_a = np.log(a) if isinstance(a, (np.ndarray, Tensor)) else float(np.log(a))
+        return da_value, g * out * log_a
 
 
 class MatMul(Function):
@@ -243,7 +251,7 @@ class Max(Function):
         axes = _norm_axis(axis, x.ndim)
         out = _reduce(x, axis=axes, keepdims=True)
         mask = x == out
-        ctx.weights = mask / mask.sum(axis=axes, keepdims=True)   # a constant
+        ctx.weights = (mask / mask.sum(axis=axes, keepdims=True)).astype(out.dtype)   # a constant
         ctx.kept_shape = out.shape
         return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
@@ -341,14 +349,21 @@ class IndexAdd(Function):
 class Concatenate(Function):
     @staticmethod
     def forward(ctx, *xs, axis=0):
+        if axis is None:   # numpy flattens the inputs first
+            ctx.shapes = [x.shape for x in xs]
+            xs = [x.reshape(-1) for x in xs]
+            axis = 0
         ctx.axis = _norm_axis(axis, xs[0].ndim)[0]
         ctx.bounds = np.cumsum([0] + [x.shape[ctx.axis] for x in xs])
-        return np.concatenate(xs, axis=axis)
+        return np.concatenate(xs, axis=ctx.axis)
 
     @staticmethod
     def backward(ctx, g):
         lead = (slice(None),) * ctx.axis
-        return tuple(g[lead + (slice(lo, hi),)] for lo, hi in zip(ctx.bounds[:-1], ctx.bounds[1:]))
+        parts = [g[lead + (slice(lo, hi),)] for lo, hi in zip(ctx.bounds[:-1], ctx.bounds[1:])]
+        if hasattr(ctx, "shapes"):
+            parts = [part.reshape(shape) for part, shape in zip(parts, ctx.shapes)]
+        return tuple(parts)
 
 
 class Stack(Function):
@@ -381,7 +396,8 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b, _pick=np.maximum):
         out = _pick(a, b)
-        ctx.share_a = (a == out) * 0.5 + (b != out) * 0.5   # 1 where a won, 0.5 at a tie
+        # 1 where a won, 0.5 at a tie; in out's dtype so float32 stays float32
+        ctx.share_a = ((a == out) * 0.5 + (b != out) * 0.5).astype(np.result_type(out))
         return out
 
     @staticmethod
