@@ -166,12 +166,16 @@ class Tensor:
 
     # -- in-place arithmetic: only on tensors nothing is recording -------------
     def _inplace(self, op, other):
+        if isinstance(other, Tensor):
+            if other._requires_grad and _state.grad_enabled:
+                raise RuntimeError(f"in-place {op.__name__} of a {other._describe()} that requires "
+                                   "grad would not be recorded; write `x = x + y` instead")
+            other = other._data
         if self._requires_grad and _state.grad_enabled:
             raise RuntimeError(f"in-place change of a {self._describe()} that requires grad: "
                                "wrap it in `with minigrad.no_grad():` (e.g. an optimizer step) "
                                "or write `x = x + y` to record it")
-        op(self._data, other._data if isinstance(other, Tensor) else other, out=self._data,
-           casting="same_kind")
+        op(self._data, other, out=self._data)   # numpy refuses an unsafe cast (float64 into int)
         self._version += 1
         return self
 
@@ -377,20 +381,34 @@ def _input_index(node, tensor):
 
 def _unbroadcast(grad, shape, node, tensor):
     """Sum `grad` back to `shape`, undoing numpy broadcasting (the only place it is undone)."""
-    extra = grad.ndim - len(shape)
-    if extra < 0:
+    plan = _reduction_plans.get((grad.shape, shape))
+    if plan is None:
+        plan = _reduction_plans[grad.shape, shape] = _reduction_plan(grad.shape, shape)
+    if plan is False:
         raise ValueError(_bad_gradient(node, tensor, grad.shape, shape))
-    stretched = []   # axes where the input had size 1 and was broadcast
-    for axis, size in enumerate(shape):
-        if size != grad.shape[extra + axis]:
-            if size != 1:
-                raise ValueError(_bad_gradient(node, tensor, grad.shape, shape))
-            stretched.append(extra + axis)
+    stretched, added = plan
     if stretched:
-        grad = grad.sum(axis=tuple(stretched), keepdims=True)
-    if extra:   # axes the input did not have at all
-        grad = grad.sum(axis=tuple(range(extra)))
+        grad = grad.sum(axis=stretched, keepdims=True)
+    if added:
+        grad = grad.sum(axis=added)
     return grad
+
+
+_reduction_plans = {}   # (gradient shape, input shape) -> _reduction_plan; training repeats shapes
+
+
+def _reduction_plan(grad_shape, shape):
+    """The axes to sum: (those where the input had size 1, those it lacked); False if none fit."""
+    extra = len(grad_shape) - len(shape)
+    if extra < 0:
+        return False
+    stretched = []
+    for axis, size in enumerate(shape):
+        if size != grad_shape[extra + axis]:
+            if size != 1:
+                return False
+            stretched.append(extra + axis)
+    return tuple(stretched), tuple(range(extra))
 
 
 def _bad_gradient(node, tensor, got, expected):

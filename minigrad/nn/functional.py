@@ -120,16 +120,36 @@ class SquaredError(Function):
 
     @staticmethod
     def forward(ctx, pred, target, reduction="mean"):
+        if not ctx.needs_input_grad[1]:
+            target = _in_layout_of(target, pred)
         ctx.reduction, ctx.count = reduction, pred.size
         ctx.save_for_backward(pred, target)
-        return _reduce((pred - target) ** 2, reduction)
+        diff = pred - target
+        if reduction == "none":
+            return diff * diff
+        flat = diff.ravel(order="K")   # a view, in memory order
+        total = flat @ flat            # the sum of squares as one BLAS dot product
+        return total / ctx.count if reduction == "mean" else total
 
     @staticmethod
     def backward(ctx, g):
         pred, target = ctx.saved_tensors
-        d_pred = 2 * (pred - target) * _per_element(g, ctx.reduction, ctx.count)
+        d_pred = (pred - target) * (2 * _per_element(g, ctx.reduction, ctx.count))
         wants_pred, wants_target = ctx.needs_input_grad
         return (d_pred if wants_pred else None), (-d_pred if wants_target else None)
+
+
+def _in_layout_of(array, like):
+    """`array` in the memory order of `like`, when `like` is column-ordered and `array` is not.
+
+    Dense layers return column-ordered arrays (see ops.Linear); an elementwise op
+    between a column- and a row-ordered array reads one of them across memory,
+    which costs more than copying it into the matching order first.
+    """
+    if (isinstance(array, np.ndarray) and like.ndim >= 2 and like.flags.f_contiguous
+            and not like.flags.c_contiguous and not array.flags.f_contiguous):
+        return np.asfortranarray(array)
+    return array
 
 
 def mse_loss(pred, target, reduction="mean"):
