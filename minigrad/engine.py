@@ -16,6 +16,7 @@ up.
 import functools
 import heapq
 import itertools
+import operator
 import os
 import sys
 
@@ -168,28 +169,28 @@ class Tensor:
     def _inplace(self, op, other):
         if isinstance(other, Tensor):
             if other._requires_grad and _state.grad_enabled:
-                raise RuntimeError(f"in-place {op.__name__} of a {other._describe()} that requires "
+                raise RuntimeError(f"an in-place {op.__name__} with a {other._describe()} that requires "
                                    "grad would not be recorded; write `x = x + y` instead")
             other = other._data
         if self._requires_grad and _state.grad_enabled:
             raise RuntimeError(f"in-place change of a {self._describe()} that requires grad: "
                                "wrap it in `with minigrad.no_grad():` (e.g. an optimizer step) "
                                "or write `x = x + y` to record it")
-        op(self._data, other, out=self._data)   # numpy refuses an unsafe cast (float64 into int)
+        op(self._data, other)   # numpy's in-place operator; it refuses unsafe casts (float into int)
         self._version += 1
         return self
 
     def __iadd__(self, other):
-        return self._inplace(np.add, other)
+        return self._inplace(operator.iadd, other)
 
     def __isub__(self, other):
-        return self._inplace(np.subtract, other)
+        return self._inplace(operator.isub, other)
 
     def __imul__(self, other):
-        return self._inplace(np.multiply, other)
+        return self._inplace(operator.imul, other)
 
     def __itruediv__(self, other):
-        return self._inplace(np.true_divide, other)
+        return self._inplace(operator.itruediv, other)
 
     # -- autograd --------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False):

@@ -26,7 +26,7 @@ def relu(x):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    return ops.LeakyReLU.apply(x, negative_slope=negative_slope)
+    return ops.LeakyReLU.apply(x, negative_slope=_check_slope(negative_slope))
 
 
 def sigmoid(x):
@@ -51,15 +51,39 @@ def identity(x):
 
 def dropout(x, p=0.5, training=True):
     """Zero each element with probability `p`, scale the rest by 1 / (1 - p); identity unless training."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout probability must be between 0 and 1, got {p}")
+    _check_probability(p, "dropout")
     if not training or p == 0:
         return x
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if data.dtype.kind not in "biuf":
+        raise TypeError(f"dropout takes an array of numbers, got dtype {data.dtype}")
     keep = get_generator().random(data.shape) >= p
     # Scaling the survivors keeps each unit's expected value, so eval needs no rescaling.
     mask = keep.astype(data.dtype) * (1.0 / (1.0 - p) if p < 1 else 0.0)
     return ops.Mul.apply(x, mask)
+
+
+def _is_real_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _check_probability(p, where):
+    """`p` as a float in [0, 1]; a TypeError or ValueError naming `where` otherwise."""
+    if not _is_real_number(p):
+        raise TypeError(f"{where}: the probability p must be a number between 0 and 1, "
+                        f"got {p!r} of type {type(p).__name__}")
+    if not 0 <= p <= 1:   # NaN fails this too
+        raise ValueError(f"{where} probability must be between 0 and 1, got {p}")
+    return float(p)
+
+
+def _check_slope(negative_slope):
+    if not _is_real_number(negative_slope):
+        raise TypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r} of "
+                        f"type {type(negative_slope).__name__}")
+    if not np.isfinite(negative_slope):
+        raise ValueError(f"leaky_relu: negative_slope must be finite, got {negative_slope}")
+    return float(negative_slope)
 
 
 # -- helpers for the losses -------------------------------------------------------
@@ -86,10 +110,6 @@ def _per_element(g, reduction, count):
     return g / count if reduction == "mean" else g
 
 
-def _shape(x):
-    return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
-
-
 def _dtype(x):
     return x.dtype if isinstance(x, (Tensor, np.ndarray)) else np.asarray(x).dtype
 
@@ -107,10 +127,36 @@ def _as_float_like(target, pred_dtype):
     return np.asarray(target, dtype=dtype)
 
 
-def _check_same_shape(name, pred, target):
-    if _shape(pred) != _shape(target):
-        raise ValueError(f"{name}: prediction of shape {_shape(pred)} and target of shape "
-                         f"{_shape(target)} differ; they must have the same shape (no broadcasting)")
+def _loss_input(x, name, what):
+    """`x` as a Tensor or an ndarray of real numbers; a clear error naming the loss otherwise."""
+    if isinstance(x, Tensor):
+        return x
+    given = x
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except ValueError as error:   # a ragged nested list
+            raise ValueError(f"{name}: the {what} is not a rectangular array of numbers "
+                             f"({error})") from None
+    if x.dtype.kind not in "biuf":
+        found = f"an array of dtype {x.dtype}" if given is x else \
+            f"{type(given).__name__} {given!r:.40}"
+        raise TypeError(f"{name}: the {what} must be an array of real numbers, got {found}")
+    return x
+
+
+def _check_same_shape(name, pred, target, reduction):
+    if pred.shape != target.shape:
+        raise ValueError(f"{name}: prediction of shape {pred.shape} and target of shape "
+                         f"{target.shape} differ; they must have the same shape (no broadcasting)")
+    _check_not_empty(name, pred.shape, reduction)
+
+
+def _check_not_empty(name, shape, reduction):
+    if reduction == "mean" and 0 in shape:
+        raise ValueError(f"{name}: the mean over an empty prediction of shape {shape} is "
+                         "undefined (0 / 0); check the batch is not empty, or use "
+                         "reduction='sum'")
 
 
 # -- losses ------------------------------------------------------------------------------
@@ -155,7 +201,8 @@ def _in_layout_of(array, like):
 def mse_loss(pred, target, reduction="mean"):
     """Squared error `(pred - target)**2`, averaged over all elements by default (PyTorch's)."""
     _check_reduction(reduction)
-    _check_same_shape("mse_loss", pred, target)
+    pred, target = _loss_input(pred, "mse_loss", "prediction"), _loss_input(target, "mse_loss", "target")
+    _check_same_shape("mse_loss", pred, target, reduction)
     return SquaredError.apply(pred, _as_float_like(target, _dtype(pred)), reduction=reduction)
 
 
@@ -166,9 +213,11 @@ class SoftmaxCrossEntropy(Function):
     def forward(ctx, logits, target, reduction="mean", labels=False):
         log_probs = _call(ops.LogSoftmax, logits, axis=-1)
         if labels:
-            per_sample = -np.take_along_axis(log_probs, target[..., None], axis=-1)[..., 0]
-            ctx.labels = target          # a constant: no gradient flows to class indices
-            ctx.save_for_backward(logits)
+            ctx.labels = _label_index(target)   # a constant: no gradient flows to class indices
+            per_sample = -log_probs[ctx.labels]
+            # log_probs is saved for an ordinary backward to reuse; a differentiable
+            # backward recomputes it from the logits (saved, it would be a constant).
+            ctx.save_for_backward(logits, log_probs)
         else:
             per_sample = -(target * log_probs).sum(axis=-1)
             ctx.labels = None
@@ -183,17 +232,27 @@ class SoftmaxCrossEntropy(Function):
         g = _per_element(g, ctx.reduction, ctx.count)
         if ctx.reduction == "none":
             g = g.reshape(g.shape + (1,))    # one value per sample, spread over its classes
-        probs = _call(ops.Softmax, logits, axis=-1)
         if ctx.labels is not None:
-            one_hot = np.zeros(logits.shape, dtype=logits.dtype)
-            np.put_along_axis(one_hot, ctx.labels[..., None], 1, axis=-1)
-            return g * (probs - one_hot), None
+            if isinstance(logits, Tensor):   # differentiable: softmax(z) - one_hot, in the graph
+                one_hot = np.zeros(logits.shape, dtype=logits.dtype)
+                one_hot[ctx.labels] = 1
+                return g * (_call(ops.Softmax, logits, axis=-1) - one_hot), None
+            d_logits = np.exp(saved[1])      # softmax(z), from forward's log-probabilities
+            d_logits[ctx.labels] -= 1        # - one_hot
+            d_logits *= g
+            return d_logits, None
+        probs = _call(ops.Softmax, logits, axis=-1)
         target = saved[1]
         wants_logits, wants_target = ctx.needs_input_grad
         # d/dz of -sum_c p_c log softmax(z)_c = softmax(z) * sum_c p_c - p
         d_logits = g * (probs * target.sum(axis=-1, keepdims=True) - target) if wants_logits else None
         d_target = -g * _call(ops.LogSoftmax, logits, axis=-1) if wants_target else None
         return d_logits, d_target
+
+
+def _label_index(labels):
+    """The index that picks each sample's labelled class out of a (N, C) or (C,) array."""
+    return (np.arange(labels.shape[0]), labels) if labels.ndim else labels
 
 
 def cross_entropy(logits, target, reduction="mean"):
@@ -204,12 +263,15 @@ def cross_entropy(logits, target, reduction="mean"):
     mean is over samples.
     """
     _check_reduction(reduction)
-    shape = _shape(logits)
+    logits = _loss_input(logits, "cross_entropy", "logits")
+    shape = logits.shape
     if len(shape) not in (1, 2) or shape[-1] == 0:
         raise ValueError(f"cross_entropy takes logits of shape (N, C) or (C,) with C >= 1 classes, "
                          f"got shape {shape}")
+    _check_not_empty("cross_entropy", shape, reduction)
     classes = shape[-1]
-    values = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target = _loss_input(target, "cross_entropy", "target")
+    values = target.data if isinstance(target, Tensor) else target
     if values.dtype.kind in "iu":
         if values.shape != shape[:-1]:
             raise ValueError(f"cross_entropy: integer class labels must have shape {shape[:-1]} "
@@ -254,6 +316,8 @@ class SigmoidBinaryCrossEntropy(Function):
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """Binary cross-entropy of sigmoid(logits) against `target` in [0, 1], from logits (stable)."""
     _check_reduction(reduction)
-    _check_same_shape("binary_cross_entropy_with_logits", logits, target)
+    where = "binary_cross_entropy_with_logits"
+    logits, target = _loss_input(logits, where, "logits"), _loss_input(target, where, "target")
+    _check_same_shape(where, logits, target, reduction)
     return SigmoidBinaryCrossEntropy.apply(logits, _as_float_like(target, _dtype(logits)),
                                            reduction=reduction)

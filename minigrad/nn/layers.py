@@ -5,7 +5,7 @@ from .. import ops
 from ..engine import Tensor
 from ..random import get_generator
 from . import functional as F
-from .init import INITIALIZERS
+from .init import resolve as resolve_init
 from .module import Module, Parameter
 
 __all__ = ["Dense", "Dropout", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
@@ -26,7 +26,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope=0.01):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = F._check_slope(negative_slope)
 
     def forward(self, x):
         return ops.LeakyReLU.apply(x, negative_slope=self.negative_slope)
@@ -54,7 +54,9 @@ class Softmax(Module):
 
     def __init__(self, axis=-1):
         super().__init__()
-        self.axis = axis
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"Softmax: axis must be an integer, got {axis!r}")
+        self.axis = int(axis)
 
     def forward(self, x):
         return ops.Softmax.apply(x, axis=self.axis)
@@ -121,16 +123,20 @@ class Dense(Module):
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Dense: {name} must be a positive integer, got {value!r}")
-        dtype = np.dtype(dtype)
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"Dense: bias must be True or False, got {bias!r}")
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"Dense: dtype must be a floating dtype such as np.float64 or "
+                            f"np.float32, got {dtype!r}") from None
         if dtype.kind != "f":
             raise TypeError(f"Dense: parameters must have a floating dtype, got {dtype}")
-        if init not in INITIALIZERS:
-            raise ValueError(f"Dense: unknown init {init!r}; known names: "
-                             f"{', '.join(INITIALIZERS)}")
+        initializer = resolve_init(init, "Dense")
         activation = _activation_module(activation)
         # Everything is checked before drawing, so a failed construction leaves the generator alone.
-        weight, bias_values = INITIALIZERS[init](get_generator(), int(in_features),
-                                                 int(out_features), bool(bias))
+        weight, bias_values = initializer(get_generator(), int(in_features),
+                                          int(out_features), bool(bias))
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight = Parameter(weight.astype(dtype))
         if bias:
@@ -141,20 +147,23 @@ class Dense(Module):
 
     def forward(self, x):
         weight = self.weight
-        if isinstance(x, Tensor):
-            if x.dtype != weight.dtype and not x.requires_grad:
-                x = x.data.astype(weight.dtype)
-        else:
+        if not isinstance(x, Tensor):
             x = np.asarray(x, dtype=weight.dtype)
-        if x.shape[-1:] != weight.shape[1:]:
-            raise ValueError(f"Dense expects inputs with {self.in_features} features (the last "
-                             f"axis), but got an input of shape {x.shape} with "
-                             f"{x.shape[-1] if x.ndim else 'no'} features")
+        elif x.dtype != weight.dtype and not x.requires_grad:
+            x = x.data.astype(weight.dtype)
         activation = self.activation
         fused = _FUSED.get(type(activation), False)
-        if fused is not False:   # one node for the affine map and its activation
-            return ops.Linear.apply(x, weight, self.bias, activation=fused)
-        return activation(ops.Linear.apply(x, weight, self.bias))
+        try:
+            if fused is not False:   # one node for the affine map and its activation
+                return ops.Linear.apply(x, weight, self.bias, activation=fused)
+            return activation(ops.Linear.apply(x, weight, self.bias))
+        except ValueError:
+            # Checked here, on the error path only, so every correct call skips the check.
+            if np.shape(x)[-1:] != weight.shape[1:]:
+                raise ValueError(f"Dense expects inputs with {self.in_features} features (the "
+                                 f"last axis), but got an input of shape {np.shape(x)} with "
+                                 f"{np.shape(x)[-1] if np.ndim(x) else 'no'} features") from None
+            raise
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -171,9 +180,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout probability must be between 0 and 1, got {p}")
-        self.p = p
+        self.p = F._check_probability(p, "Dropout")
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
