@@ -9,6 +9,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
 from . import nn, optim, data
 from .io import CheckpointError, load, save
+from . import viz
 
 __version__ = "0.1.0"
 
