@@ -118,4 +118,8 @@ def test_the_readme_opens_with_a_two_command_quick_start():
     commands = [line for line in fence.group(1).splitlines() if line.strip()]
     assert len(commands) == 2
     assert "examples/sine.py" in commands[0] and ".[examples]" in commands[0]
-    assert "pytest" in commands[1] and ".[test]" in commands[1]
+    assert "pytest" in commands[1] and ".[test,examples]" in commands[1]
+    # CI runs the README's test command, step by step
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for step in commands[1].split("#")[0].split("&&"):
+        assert step.strip() in ci
