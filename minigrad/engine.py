@@ -575,21 +575,23 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
     finally:
         _state.grad_enabled, _state.create_graph = saved_modes
 
+    if targets is not None:   # grad(): hand the gradients back, leave .grad alone
+        for leaf, g in leaf_grads.items():
+            if leaf._hooks:
+                g = _run_hooks(leaf._hooks, g)
+            if leaf in wanted:
+                found[wanted[leaf]] = g
+        return found
     handed_out = set()
     for leaf, g in leaf_grads.items():
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g)
-        if leaf in wanted:
-            found[wanted[leaf]] = g
-        elif targets is None:
-            if isinstance(g, Tensor):
-                g = g._data
-            # .grad must own its memory: a view, or an array already given to another
-            # leaf (x + y hands both the same gradient), is copied.
-            if g.base is not None or id(g) in handed_out:
-                g = g.copy()
-            handed_out.add(id(g))
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+        # .grad must own its memory: a view, or an array already given to another
+        # leaf (x + y hands both the same gradient), is copied.
+        if g.base is not None or id(g) in handed_out:
+            g = g.copy()
+        handed_out.add(id(g))
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
     return found
 
 
