@@ -183,15 +183,20 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, weight, *activated = ctx.saved_tensors
-        if activated:
-            g = OUTPUT_ACTIVATIONS[ctx.activation][1](g, activated[0])   # dZ = dA * g'(Z)
+        saved = ctx.saved_tensors
+        x, weight = saved[0], saved[1]
+        if ctx.activation is not None:
+            g = OUTPUT_ACTIVATIONS[ctx.activation][1](g, saved[2])   # dZ = dA * g'(Z)
         dx, dw, db = ctx.needs_input_grad
-        if x.ndim == 1:   # one sample: promote to a batch of one
+        if g.ndim == 2 and x.ndim == 2:   # a batch: the documents' three equations, transposed
+            return (_column_ordered(weight.T, g) if dx else None,   # dA = W^T dZ
+                    g.T @ x if dw else None,                        # dW = dZ A^T
+                    g.sum(axis=0) if db else None)                  # db = sum(dZ)
+        if x.ndim == 1:   # one sample: a batch of one
             x, g = x.reshape(1, -1), g.reshape(1, -1)
-        return (_column_ordered(weight.T, g) if dx and g.ndim == 2 else g @ weight if dx else None,
-                g.swapaxes(-1, -2) @ x if dw else None,  # dW = dZ A^T; batch axes summed by the engine
-                g if db else None)                       # db = sum(dZ); the engine sums the batch axis
+        return (g @ weight if dx else None,
+                g.swapaxes(-1, -2) @ x if dw else None,   # stacked batches: the engine sums them
+                g.sum(axis=tuple(range(g.ndim - 1))) if db else None)
 
 
 def _add_in_place(z, bias):
