@@ -14,14 +14,30 @@ from .random import get_generator
 __all__ = ["StandardScaler", "train_test_split", "batches"]
 
 
+def _as_array(X, where, name="X"):
+    try:
+        return np.asarray(X)
+    except ValueError as error:   # a ragged nested list
+        raise ValueError(f"{where}: {name} is not a rectangular array ({error})") from None
+
+
 def _as_2d(X, where):
-    X = np.asarray(X)
+    X = _as_array(X, where)
     if X.ndim != 2:
         raise ValueError(f"{where} takes a 2-D array (samples x features), got shape {X.shape}; "
                          "reshape a single feature with X.reshape(-1, 1)")
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{where} takes real numbers, got dtype {X.dtype}")
     return X
+
+
+def _check_finite(X, where):
+    """Refuse NaN and inf, naming the first one, as scikit-learn does: a mean of NaN is NaN."""
+    finite = np.isfinite(X)
+    if not finite.all():
+        row, column = (int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(f"{where}: X holds {X[row, column]} at row {row}, feature {column}; "
+                         "remove or impute missing values first")
 
 
 def _float(X):
@@ -35,6 +51,7 @@ class StandardScaler:
     Fit it on the training set only and apply it to the test set, so the test
     set leaks nothing into training (document two). A feature with zero
     variance gets scale 1 (as scikit-learn), so it is centred, not divided by 0.
+    NaN or inf in X is refused, naming the first one: a mean of NaN is NaN.
     """
 
     def __init__(self):
@@ -44,11 +61,18 @@ class StandardScaler:
     def fit(self, X):
         """Learn each feature's mean and standard deviation (population, ddof=0); returns self."""
         X = _float(_as_2d(X, "StandardScaler.fit"))
-        if len(X) == 0:
-            raise ValueError("StandardScaler.fit needs at least one sample, got an empty array")
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
-        self.scale_ = np.where(std == 0, 1, std).astype(X.dtype)
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"StandardScaler.fit needs at least one sample and one feature, got "
+                             f"an array of shape {X.shape}")
+        _check_finite(X, "StandardScaler.fit")
+        # Statistics in float64, so float32 data near its largest values does not overflow.
+        mean = X.mean(axis=0, dtype=np.float64)
+        std = X.std(axis=0, dtype=np.float64)
+        mean, scale = mean.astype(X.dtype), np.where(std == 0, 1, std).astype(X.dtype)
+        if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+            raise ValueError(f"StandardScaler.fit: the features' mean or standard deviation "
+                             f"overflows {X.dtype}; convert X to float64 first")
+        self.mean_, self.scale_ = mean, scale   # only now: a refused fit leaves the scaler as it was
         return self
 
     @property
@@ -62,6 +86,7 @@ class StandardScaler:
         if X.shape[1] != len(self.mean_):
             raise ValueError(f"StandardScaler.{where}: the scaler was fitted on {len(self.mean_)} "
                              f"features, got an array of shape {X.shape} with {X.shape[1]}")
+        _check_finite(X, f"StandardScaler.{where}")
         return X
 
     def transform(self, X):
@@ -81,7 +106,7 @@ class StandardScaler:
 
 
 def _check_pair(X, y, where):
-    X, y = np.asarray(X), np.asarray(y)
+    X, y = _as_array(X, where, "X"), _as_array(y, where, "y")
     if X.ndim == 0 or y.ndim == 0:
         raise ValueError(f"{where}: X and y must be arrays of samples, got shapes {X.shape} "
                          f"and {y.shape}")
@@ -95,6 +120,20 @@ def _generator(seed):
     return get_generator() if seed is None else np.random.default_rng(seed)
 
 
+def _check_seed(seed, where):
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{where}: seed must be None or a non-negative integer, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{where}: seed must be None or a non-negative integer, got {seed}")
+
+
+def _check_flag(name, value, where):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
+
+
 def train_test_split(X, y, test_ratio=0.3, shuffle=True, seed=None):
     """Split samples into (X_train, X_test, y_train, y_test).
 
@@ -103,9 +142,18 @@ def train_test_split(X, y, test_ratio=0.3, shuffle=True, seed=None):
     a random permutation decides, from `seed` if given.
     """
     X, y = _check_pair(X, y, "train_test_split")
+    if isinstance(test_ratio, bool) or not isinstance(test_ratio, (int, float, np.integer,
+                                                                   np.floating)):
+        raise TypeError(f"test_ratio must be a number between 0 and 1 (exclusive), got "
+                        f"{test_ratio!r}")
     if not 0 < test_ratio < 1:
         raise ValueError(f"test_ratio must be between 0 and 1 (exclusive), got {test_ratio}")
+    _check_flag("shuffle", shuffle, "train_test_split")
+    _check_seed(seed, "train_test_split")
     n = len(X)
+    if n < 2:
+        raise ValueError(f"train_test_split needs at least 2 samples (one to train, one to "
+                         f"test), got {n}")
     n_test = math.ceil(round(test_ratio * n, 9))   # round first: 0.07 * 100 is 7.000000000000001
     if n_test == n:
         raise ValueError(f"test_ratio={test_ratio} of {n} samples leaves no training samples")
@@ -118,13 +166,25 @@ def batches(X, y, batch_size, shuffle=True, seed=None, drop_last=False):
     """Yield (X_batch, y_batch) mini-batches covering every sample once (one epoch).
 
     The last batch is smaller when batch_size does not divide the number of
-    samples (dropped with `drop_last`). Call it again for the next epoch; with a
+    samples (dropped with `drop_last`). An epoch that would yield no batch at
+    all (no samples, or drop_last with batch_size above their number) is refused. Call it again for the next epoch; with a
     fixed `seed` every call gives the same order, so pass e.g. `seed=epoch`.
     """
     X, y = _check_pair(X, y, "batches")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be a positive integer, got {batch_size!r} of type "
+                        f"{type(batch_size).__name__}")
+    if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    _check_flag("shuffle", shuffle, "batches")
+    _check_flag("drop_last", drop_last, "batches")
+    _check_seed(seed, "batches")
     n = len(X)
+    if n == 0:   # an epoch of no batches would train on nothing, silently
+        raise ValueError(f"batches: X and y hold no samples (X has shape {X.shape})")
+    if drop_last and batch_size > n:
+        raise ValueError(f"batches: with drop_last=True, a batch_size of {batch_size} for "
+                         f"{n} samples gives no batch at all")
     order = _generator(seed).permutation(n) if shuffle else None
     stop = n - n % batch_size if drop_last else n
     return _batches(X, y, batch_size, order, stop)   # checked now, not at the first next()

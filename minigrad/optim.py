@@ -18,9 +18,15 @@ from .engine import Tensor, no_grad
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def _check_lr(lr):
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(lr) or lr < 0:
+    if not _is_number(lr):
+        raise TypeError(f"learning rate must be a finite number >= 0, got {lr!r} of type "
+                        f"{type(lr).__name__}")
+    if not np.isfinite(lr) or lr < 0:
         raise ValueError(f"learning rate must be a finite number >= 0, got {lr!r}")
     return float(lr)
 
@@ -29,6 +35,13 @@ def _checked_params(params):
     if isinstance(params, Tensor):
         raise TypeError("an optimizer takes an iterable of parameters, such as model.parameters(), "
                         "not a single Tensor (wrap it in a list)")
+    if callable(getattr(params, "parameters", None)):
+        raise TypeError(f"an optimizer takes an iterable of parameters: pass "
+                        f"model.parameters(), not the {type(params).__name__} itself")
+    if isinstance(params, (Mapping, str, bytes)) or not hasattr(params, "__iter__"):
+        raise TypeError(f"an optimizer takes an iterable of parameters, such as "
+                        f"model.parameters(), not a {type(params).__name__} (parameter groups "
+                        "are not supported)")
     params = list(params)
     if not params:
         raise ValueError("the optimizer got an empty parameter list (did the model register no "
@@ -104,36 +117,57 @@ class Optimizer:
             raise TypeError(f"load_state_dict takes a mapping, not a {type(state_dict).__name__}")
         problems = [f"missing key '{name}'" for name in self.hyperparameter_names
                     if name not in state_dict]
+        seen = {}   # (parameter index, buffer name) -> key
+        refused = set()   # parameters with a refused buffer: no need to also call their state incomplete
         new_state = [{} for _ in self.params]
         for key, value in state_dict.items():
             if key in self.hyperparameter_names:
                 continue
             parts = key.split(".") if isinstance(key, str) else ()
-            if len(parts) != 3 or parts[0] != "state" or not parts[1].isdigit() \
+            if len(parts) != 3 or parts[0] != "state" or not _is_index(parts[1]) \
                     or parts[2] not in self.buffer_names:
                 problems.append(f"unexpected key {key!r}")
                 continue
             index, name = int(parts[1]), parts[2]
+            if (index, name) in seen:
+                problems.append(f"'{key}' and '{seen[index, name]}' name the same buffer")
+                continue
+            seen[index, name] = key
             if index >= len(self.params):
                 problems.append(f"'{key}': this optimizer has only {len(self.params)} parameters")
                 continue
-            value = np.asarray(value)
+            try:
+                value = np.asarray(value)
+            except (TypeError, ValueError) as error:   # e.g. a ragged nested list
+                problems.append(f"'{key}': not an array of numbers ({error})")
+                refused.add(index)
+                continue
             if name == "step":
                 if value.shape != () or value.dtype.kind not in "iu" or value < 0:
                     problems.append(f"'{key}': a step count must be an integer >= 0, got {value!r}")
+                    refused.add(index)
                 else:
                     new_state[index][name] = int(value)
                 continue
             param = self.params[index]
             if value.dtype.kind not in "biuf":
                 problems.append(f"'{key}': values of dtype {value.dtype} are not real numbers")
+                refused.add(index)
             elif value.shape != param.shape:
                 problems.append(f"'{key}': parameter {index} has shape {param.shape}, the state "
                                 f"dict gives shape {value.shape}")
+                refused.add(index)
             else:
-                new_state[index][name] = value.astype(param.dtype, copy=True)
+                with np.errstate(over="ignore"):
+                    value = value.astype(param.dtype, copy=True)
+                problem = self._check_buffer(name, value)
+                if problem:
+                    problems.append(f"'{key}': {problem}")
+                    refused.add(index)
+                else:
+                    new_state[index][name] = value
         for index, buffers in enumerate(new_state):
-            if buffers and set(buffers) != set(self.buffer_names):
+            if buffers and set(buffers) != set(self.buffer_names) and index not in refused:
                 problems.append(f"the state of parameter {index} has {sorted(buffers)}; it needs "
                                 f"all of {sorted(self.buffer_names)}")
         hyperparameters = {}
@@ -150,9 +184,26 @@ class Optimizer:
             setattr(self, name, value)
         self.state = new_state
 
+    def _check_buffer(self, name, value):
+        """A problem with a loaded buffer (cast to its parameter's dtype), in words; None if fine."""
+        if not np.isfinite(value).all():
+            return (f"holds a non-finite value ({_first_non_finite(value)}); a NaN or inf buffer "
+                    "would make every later step NaN")
+        return None
+
     def __repr__(self):
         settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameter_names)
         return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+
+
+def _is_index(text):
+    """True for a parameter index as state_dict() writes it: ASCII digits, no leading zero."""
+    return text.isascii() and text.isdigit() and (text == "0" or not text.startswith("0"))
+
+
+def _first_non_finite(array):
+    index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+    return f"{array[index]} at index {index}"
 
 
 def _python_value(value):
@@ -165,8 +216,10 @@ def _python_value(value):
 
 
 def _check_non_negative(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value < 0:
+    if not _is_number(value):
+        raise TypeError(f"{name} must be a finite number >= 0, got {value!r} of type "
+                        f"{type(value).__name__}")
+    if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
@@ -190,6 +243,8 @@ class SGD(Optimizer):
 
     def _check_hyperparameters(self, lr, momentum, nesterov, weight_decay):
         momentum = _check_non_negative("momentum", momentum)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
         if nesterov and momentum == 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
         return {"lr": _check_lr(lr), "momentum": momentum, "nesterov": bool(nesterov),
@@ -234,12 +289,20 @@ class Adam(Optimizer):
 
     def _check_hyperparameters(self, lr, betas, eps, weight_decay):
         betas = tuple(betas) if isinstance(betas, (tuple, list, np.ndarray)) else (betas,)
-        if len(betas) != 2 or not all(isinstance(b, (int, float, np.integer, np.floating))
-                                      and 0 <= b < 1 for b in betas):
+        if not all(_is_number(b) for b in betas):
+            raise TypeError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         return {"lr": _check_lr(lr), "betas": (float(betas[0]), float(betas[1])),
                 "eps": _check_non_negative("eps", eps),
                 "weight_decay": _check_non_negative("weight_decay", weight_decay)}
+
+    def _check_buffer(self, name, value):
+        problem = super()._check_buffer(name, value)
+        if problem is None and name == "exp_avg_sq" and (value < 0).any():
+            return (f"a second-moment estimate must be >= 0, got {value.min()} (its square root "
+                    "would be NaN)")
+        return problem
 
     def step(self):
         """Update every parameter that has a gradient; those whose .grad is None are skipped."""

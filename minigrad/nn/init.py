@@ -8,7 +8,7 @@ generator, so `minigrad.manual_seed(n)` makes them reproducible.
 """
 import numpy as np
 
-__all__ = ["he", "xavier", "small_normal", "INITIALIZERS"]
+__all__ = ["he", "xavier", "small_normal", "INITIALIZERS", "resolve"]
 
 
 def he(rng, in_features, out_features, bias):
@@ -32,3 +32,15 @@ def small_normal(rng, in_features, out_features, bias):
 
 
 INITIALIZERS = {"he": he, "xavier": xavier, "small_normal": small_normal}
+
+
+def resolve(name, where="init"):
+    """The initialiser called `name` (any letter case); a clear error for anything else."""
+    if not isinstance(name, str):
+        hint = " (pass its name as a string)" if callable(name) else ""
+        raise TypeError(f"{where}: init must be a name, one of {', '.join(INITIALIZERS)}; "
+                        f"got {name!r} of type {type(name).__name__}{hint}")
+    initializer = INITIALIZERS.get(name.lower())
+    if initializer is None:
+        raise ValueError(f"{where}: unknown init {name!r}; known names: {', '.join(INITIALIZERS)}")
+    return initializer

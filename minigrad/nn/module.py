@@ -5,6 +5,9 @@ in assignment order). Assigning a Parameter or a Module as an attribute files
 it there, so `self.weight = Parameter(...)` in `__init__` is all a user
 writes. The object is also stored as an ordinary attribute, so reading
 `self.weight` in `forward` is a plain attribute lookup (the hot path).
+
+Forward hooks (`register_forward_hook`, `register_forward_pre_hook`) take
+PyTorch's signatures; a module without hooks pays one attribute check per call.
 """
 from collections import namedtuple
 from collections.abc import Mapping
@@ -30,6 +33,40 @@ class Parameter(Tensor):
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+class _ForwardHooks:
+    """A module's hooks: `pre` run before forward, `post` after it, each in registration order."""
+    __slots__ = ("pre", "post")
+
+    def __init__(self):
+        self.pre, self.post = [], []
+
+
+class RemovableHandle:
+    """Returned by the register_*_hook methods: `.remove()` unregisters the hook (also as `with`)."""
+
+    def __init__(self, module, registry, hook):
+        self._module, self._registry, self._hook = module, registry, hook
+
+    def remove(self):
+        """Unregister the hook; removing it twice does nothing."""
+        if self._registry is None:
+            return
+        registry, self._registry = self._registry, None
+        for i, hook in enumerate(registry):
+            if hook is self._hook:
+                del registry[i]
+                break
+        hooks = self._module.__dict__.get("_call_hooks")
+        if hooks is not None and not hooks.pre and not hooks.post:
+            del self._module.__dict__["_call_hooks"]   # back to the hook-free fast path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
 def _check_name(owner, name):
     if not isinstance(name, str) or not name or "." in name:
         raise KeyError(f"{type(owner).__name__}: a parameter or submodule name must be a non-empty "
@@ -45,6 +82,8 @@ class Module:
     dotted names (`"0.weight"`, `"encoder.bias"`), the names PyTorch gives the
     equivalent model.
     """
+
+    _call_hooks = None   # a _ForwardHooks once a hook is registered (see __call__)
 
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
@@ -63,6 +102,8 @@ class Module:
             if isinstance(value, Parameter):
                 modules.pop(name, None)
                 params[name] = value
+                if value.name is None:   # so errors about it can say which one ("Dense.weight")
+                    value.name = f"{type(self).__name__}.{name}"
             elif isinstance(value, Module):
                 params.pop(name, None)
                 modules[name] = value
@@ -115,7 +156,54 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} defines no forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._call_hooks is None:   # the common case: no hooks, one attribute check
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        hooks = self._call_hooks
+        for hook in tuple(hooks.pre):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in tuple(hooks.post):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def _add_hook(self, kind, hook):
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}.register_{kind}: the hook must be callable, "
+                            f"got {hook!r} of type {type(hook).__name__}")
+        hooks = self.__dict__.get("_call_hooks")
+        if hooks is None:
+            hooks = _ForwardHooks()
+            object.__setattr__(self, "_call_hooks", hooks)
+        registry = hooks.pre if kind == "forward_pre_hook" else hooks.post
+        registry.append(hook)
+        return RemovableHandle(self, registry, hook)
+
+    def register_forward_hook(self, hook):
+        """Call `hook(module, inputs, output)` after every forward; a returned value replaces the output.
+
+        `inputs` is the tuple of positional arguments forward got (keyword
+        arguments are not passed). Use it to inspect or record activations. A
+        Dense layer computes a relu, sigmoid or tanh activation inside its own
+        node, so hook the Dense (its output is the activated output), not its
+        `activation` submodule, which it never calls. Returns a handle whose
+        `.remove()` unregisters the hook.
+        """
+        return self._add_hook("forward_hook", hook)
+
+    def register_forward_pre_hook(self, hook):
+        """Call `hook(module, inputs)` before every forward; a returned value replaces the inputs.
+
+        A returned tuple becomes the positional arguments; any other value the
+        single argument. Returns a handle whose `.remove()` unregisters the hook.
+        """
+        return self._add_hook("forward_pre_hook", hook)
 
     # -- the tree ---------------------------------------------------------------
     def named_children(self):
@@ -162,6 +250,9 @@ class Module:
 
     def apply(self, fn):
         """Call `fn(module)` on every submodule, then on this one (e.g. a custom initialisation)."""
+        if not callable(fn):
+            raise TypeError(f"apply takes a function of a module, got {fn!r} of type "
+                            f"{type(fn).__name__}")
         for module in self.children():
             module.apply(fn)
         fn(self)
@@ -175,6 +266,9 @@ class Module:
 
     def train(self, mode=True):
         """Set `training` on this module and every submodule (Dropout reads it); returns self."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"train(mode) takes True or False, got {mode!r} of type "
+                            f"{type(mode).__name__}")
         for module in self.modules():
             module.training = bool(mode)
         return self
@@ -212,6 +306,8 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict takes a mapping of names to arrays, "
                             f"not a {type(state_dict).__name__}")
+        if not isinstance(strict, (bool, np.bool_)):
+            raise TypeError(f"strict must be True or False, got {strict!r}")
         expected = dict(self._state_items())
         missing = [key for key in expected if key not in state_dict]
         unexpected = [key for key in state_dict if key not in expected]
@@ -220,14 +316,26 @@ class Module:
         for key, param in expected.items():
             if key not in state_dict:
                 continue
-            value = np.asarray(state_dict[key])
+            try:
+                value = np.asarray(state_dict[key])
+            except (TypeError, ValueError) as error:   # e.g. a ragged nested list
+                problems.append(f"'{key}': not an array of numbers ({error})")
+                continue
             if value.dtype.kind not in "biuf":
                 problems.append(f"'{key}': values of dtype {value.dtype} are not real numbers")
             elif value.shape != param.shape:
                 problems.append(f"'{key}': the model expects shape {param.shape}, "
                                 f"the state dict gives shape {value.shape}")
             else:
-                new_values[key] = value.astype(param.dtype, copy=True)   # never share memory
+                with np.errstate(over="ignore"):
+                    value = value.astype(param.dtype, copy=True)   # never share memory
+                if not np.isfinite(value).all():
+                    # A NaN or inf weight makes every output NaN: a diverged run's checkpoint,
+                    # or values too large for the parameter's dtype.
+                    problems.append(f"'{key}': holds {_non_finite(value)} (as {param.dtype}); "
+                                    "parameters must be finite")
+                else:
+                    new_values[key] = value
         if strict and missing:
             problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
         if strict and unexpected:
@@ -253,6 +361,13 @@ class Module:
         for name, module in children:
             lines.append(f"({name}): " + repr(module).replace("\n", "\n  "))
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _non_finite(array):
+    """'NaN at index (0, 1)' for the first non-finite value of `array`, in words."""
+    index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+    value = array[index]
+    return f"{'NaN' if np.isnan(value) else value} at index {index}"
 
 
 class Sequential(Module):
@@ -288,6 +403,10 @@ class Sequential(Module):
 
     def __getitem__(self, index):
         items = list(self._modules.items())
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer, slice)):
+            raise TypeError(f"Sequential indices are integers or slices, not "
+                            f"{type(index).__name__} ({index!r}); getattr(model, name) gets a "
+                            "submodule by name")
         if isinstance(index, slice):
             return Sequential(dict(items[index]))
         try:
@@ -298,5 +417,7 @@ class Sequential(Module):
 
     def append(self, module):
         """Add `module` at the end; returns self."""
+        if module is None:   # add_module takes None as a placeholder; a Sequential would call it
+            raise TypeError("Sequential.append takes a Module, not None")
         self.add_module(str(len(self)), module)
         return self
