@@ -70,6 +70,7 @@ class Tensor:
     grad = None       # numpy array once a backward reaches this leaf
     _version = 0      # bumped by every in-place change, to guard arrays saved for backward
     _hooks = None
+    _detached_from = None   # detach() shares the array: its in-place changes are the source's too
     name = None
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
@@ -88,11 +89,22 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        array = np.asarray(value._data if isinstance(value, Tensor) else value, dtype=self._data.dtype)
+        array = _as_array(value)
         if array.shape != self._data.shape:
             raise ValueError(f"cannot assign data of shape {array.shape} to {self._describe()}")
-        self._data = array
+        if array is self._data:   # `t.data -= x` changed the array itself
+            self._changed_in_place()
+            return
+        self._data = array.astype(self._data.dtype, copy=False)
+        self._version += 1        # a new array: ops that saved the old one still hold it intact
+
+    def _changed_in_place(self):
+        """Note an in-place change of this tensor's array, for every op that saved that array."""
         self._version += 1
+        if self._ctx is not None:   # the output of an op, which may have saved it
+            self._ctx._output_version += 1
+        if self._detached_from is not None:
+            self._detached_from._changed_in_place()
 
     @property
     def requires_grad(self):
@@ -136,8 +148,14 @@ class Tensor:
         return self._data if dtype is None else self._data.astype(dtype)
 
     def detach(self):
-        """A new leaf sharing this tensor's data, cut off from the graph."""
-        return Tensor(self._data)
+        """A new leaf sharing this tensor's data, cut off from the graph.
+
+        In-place changes through it count as changes of this tensor too, so a
+        graph that saved the shared array still notices them.
+        """
+        alias = Tensor(self._data)
+        alias._detached_from = self
+        return alias
 
     def astype(self, dtype):
         """A copy in another dtype, cut off from the graph (like numpy's astype)."""
@@ -177,7 +195,7 @@ class Tensor:
                                "wrap it in `with minigrad.no_grad():` (e.g. an optimizer step) "
                                "or write `x = x + y` to record it")
         op(self._data, other)   # numpy's in-place operator; it refuses unsafe casts (float into int)
-        self._version += 1
+        self._changed_in_place()
         return self
 
     def __iadd__(self, other):
@@ -211,6 +229,9 @@ class Tensor:
         The gradient is a numpy array (a Tensor under create_graph=True). Returns a
         handle whose `.remove()` unregisters the hook.
         """
+        if not callable(hook):
+            raise TypeError(f"register_hook takes a callable, fn(grad) -> None or a new grad; got "
+                            f"{type(hook).__name__}")
         if not self._requires_grad:
             raise RuntimeError(f"cannot register a hook on a {self._describe()} that does not require grad")
         owner = self if self._ctx is None else self._ctx   # a non-leaf's gradient is its node's
@@ -273,6 +294,7 @@ class Function:
     """
     saved_tensors = ()    # what forward saved; set to None once backward has released it
     _out_index = -1       # which saved array is the output, for create_graph
+    _output_version = 0   # in-place changes of the output since forward (see Tensor._changed_in_place)
     _hooks = None
     _trace = None         # where the op was called from, under detect_anomaly()
 
@@ -428,17 +450,30 @@ def _conform(grad, data, node, tensor):
     return grad
 
 
-def _check_versions(node):
-    """Raise if an input whose array this node saved was changed in place since forward."""
+def _check_versions(node, create_graph):
+    """Raise if an input whose array this node saved was changed since forward."""
+    op = type(node).__name__
     for t, version in node._versions:
-        if t._version != version and any(saved is t._data for saved in node.saved_tensors):
-            i = _input_index(node, t)
-            op = type(node).__name__
+        if t._version == version:
+            continue
+        if any(saved is t._data for saved in node.saved_tensors):
             raise RuntimeError(
-                f"{t._describe()} (input {i} of {op}) was changed in place after {op} saved it "
-                f"for backward (version {version} then, {t._version} now), so its gradient would "
-                "be wrong; change a copy instead, or do the in-place update after backward()"
-                + _where(node))
+                f"{t._describe()} (input {_input_index(node, t)} of {op}) was changed in place "
+                f"after {op} saved it for backward (version {version} then, {t._version} now), "
+                "so its gradient would be wrong; change a copy instead, or do the in-place "
+                "update after backward()" + _where(node))
+        if create_graph:   # a new array: the saved old one can no longer be tied to the tensor
+            raise RuntimeError(
+                f"{t._describe()} (input {_input_index(node, t)} of {op}) got new .data after "
+                f"{op} used it, so a create_graph backward cannot differentiate through its old "
+                "value; assign .data after computing the gradients" + _where(node))
+
+
+def _changed_output(node):
+    op = type(node).__name__
+    return (f"the output of {op} was changed in place after {op} saved it for backward, so its "
+            "gradient would be wrong; change a copy instead (y = y * 2 rather than y *= 2)"
+            + _where(node))
 
 
 def graph_nodes(*roots):
@@ -482,6 +517,8 @@ def _seed(tensor, grad, create_graph):
         grad = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=tensor.dtype)
         if grad.shape != tensor.shape:
             raise ValueError(f"grad of shape {grad.shape} given for a tensor of shape {tensor.shape}")
+    if _state.anomaly:
+        _check_finite(grad, "the gradient given to backward()")
     return _new_tensor(grad, None) if create_graph else grad
 
 
@@ -489,9 +526,14 @@ def _run_hooks(hooks, grad):
     for hook in list(hooks):
         result = hook(grad)
         if result is not None:
+            if not isinstance(result, (np.ndarray, Tensor)):
+                raise TypeError(f"a gradient hook returned a {type(result).__name__}; it must return "
+                                f"None or an array of shape {grad.shape}")
             if result.shape != grad.shape:
                 raise ValueError(f"a hook returned a gradient of shape {result.shape} "
                                  f"in place of one of shape {grad.shape}")
+            if _state.anomaly:
+                _check_finite(result, f"a gradient hook ({getattr(hook, '__name__', hook)}) returned")
             grad = result
     return grad
 
@@ -543,7 +585,9 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
             if node.saved_tensors:
                 for t, version in node._versions:
                     if t._version != version:
-                        _check_versions(node)
+                        _check_versions(node, create_graph)
+                if node._output_version and node._out_index >= 0:
+                    raise RuntimeError(_changed_output(node))
             if create_graph:
                 input_grads = _differentiable_backward(node, g)
             else:
@@ -591,7 +635,14 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
         if g.base is not None or id(g) in handed_out:
             g = g.copy()
         handed_out.add(id(g))
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        if leaf.grad is None:
+            leaf.grad = g
+        elif leaf.grad.shape == g.shape:
+            leaf.grad = leaf.grad + g
+        else:
+            raise ValueError(f"{leaf._describe()} holds a .grad of shape {leaf.grad.shape}, "
+                             f"which cannot accumulate a gradient of shape {g.shape}; set "
+                             ".grad = None (or zero_grad()) first")
     return found
 
 
@@ -602,6 +653,9 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     With `create_graph=True` the results are part of a graph themselves, so they
     can be differentiated again (Hessian-vector products, gradient penalties).
     """
+    if not isinstance(outputs, (Tensor, list, tuple)):
+        raise TypeError(f"grad() takes a Tensor (or a list of Tensors) as outputs, not a "
+                        f"{type(outputs).__name__}")
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
@@ -695,7 +749,12 @@ def _user_line():
 
 
 def _where(node):
-    return f"\n  the op was called at {node._trace}" if node._trace else ""
+    if node._trace:
+        return f"\n  the op was called at {node._trace}"
+    if _state.anomaly:
+        return ("\n  (its forward ran outside detect_anomaly(); run the forward inside it too to "
+                "see the line that called the op)")
+    return ""
 
 
 def _check_forward(ctx, out):
@@ -704,6 +763,13 @@ def _check_forward(ctx, out):
         bad = "NaN" if np.isnan(out).any() else "inf"
         raise AnomalyError(f"{type(ctx).__name__}.forward produced {bad} in an output of shape "
                            f"{out.shape}\n  the op was called at {ctx._trace}")
+
+
+def _check_finite(values, source):
+    values = values._data if isinstance(values, Tensor) else np.asarray(values)
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        bad = "NaN" if np.isnan(values).any() else "inf"
+        raise AnomalyError(f"{source} contains {bad} (shape {values.shape})")
 
 
 def _check_backward(node, tensor, g):

@@ -26,6 +26,9 @@ def _float64_leaves(inputs):
     checked = [t.requires_grad for t in tensors]
     if not any(checked):
         checked = [t.dtype.kind == "f" for t in tensors]
+    if not any(checked):
+        raise ValueError("gradcheck: nothing to check, no input is a floating-point tensor "
+                         f"(got dtypes {', '.join(str(t.dtype) for t in tensors) or 'none'})")
     leaves = [Tensor(t.data.astype(np.float64) if t.dtype.kind == "f" else t.data,
                      requires_grad=c, name=t.name) for t, c in zip(tensors, checked)]
     return leaves
@@ -113,6 +116,8 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     worst element's index, both values, and the first op whose own backward
     disagrees with its finite differences.
     """
+    if not eps > 0:
+        raise ValueError(f"gradcheck: eps must be a positive step, got {eps!r}")
     leaves = _float64_leaves(inputs)
     message, out = _compare(fn, leaves, eps, atol, rtol, seed)
     if message is None:

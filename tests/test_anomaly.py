@@ -164,8 +164,6 @@ def test_anomaly_mode_only_around_backward_still_names_the_op():
             y.backward()
 
 
-@pytest.mark.xfail(strict=True, reason="engine: when the forward ran outside detect_anomaly(), the "
-                   "backward error cannot name the line and does not say how to get it")
 def test_anomaly_mode_only_around_backward_says_how_to_find_the_line():
     x = leaf([0.0])
     y = x.sqrt().sum()
@@ -208,8 +206,6 @@ def test_finite_values_pass_unchanged_under_the_mode():
 
 # -- where the engine blames the wrong place (see the reasons) -------------------------------
 
-@pytest.mark.xfail(strict=True, reason="engine: a NaN gradient given to backward() is not checked, "
-                   "so the first op's backward is blamed for it")
 def test_a_nan_seed_gradient_is_blamed_on_the_seed():
     x = leaf([1.0, 2.0])
     with mg.detect_anomaly():
@@ -218,8 +214,6 @@ def test_a_nan_seed_gradient_is_blamed_on_the_seed():
             y.backward(np.array([np.nan, 1.0]))
 
 
-@pytest.mark.xfail(strict=True, reason="engine: hooks' results are not checked, so a leaf hook's NaN "
-                   "reaches .grad silently (and an intermediate's is blamed on the next op)")
 def test_a_hook_returning_nan_is_caught():
     x = leaf([1.0, 2.0])
     x.register_hook(lambda g: g * np.nan)

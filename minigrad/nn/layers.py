@@ -153,6 +153,8 @@ class Dense(Module):
             x = x.data.astype(weight.dtype)
         activation = self.activation
         fused = _FUSED.get(type(activation), False)
+        if fused is not False and activation is not None and activation._call_hooks is not None:
+            fused = False   # a hooked activation module must really be called
         try:
             if fused is not False:   # one node for the affine map and its activation
                 return ops.Linear.apply(x, weight, self.bias, activation=fused)
