@@ -557,6 +557,7 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
     heap = []
 
     def receive(tensor, g):
+        """Add g to the gradient `tensor` has received in this sweep."""
         node = tensor._ctx
         if node is None:
             leaf_grads[tensor] = leaf_grads[tensor] + g if tensor in leaf_grads else g
@@ -605,15 +606,7 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
                     ig = _conform(ig, data, node, t)
                 if anomaly:
                     _check_backward(node, t, ig)
-                # receive(t, ig), inlined: this line runs once per edge of the graph
-                parent = t._ctx
-                if parent is None:
-                    leaf_grads[t] = leaf_grads[t] + ig if t in leaf_grads else ig
-                elif parent in grads:
-                    grads[parent] = grads[parent] + ig
-                else:
-                    grads[parent] = ig
-                    heapq.heappush(heap, (-parent._seq, parent))
+                receive(t, ig)
             if not retain_graph:   # free the buffers as soon as this node is done with them
                 node.saved_tensors = node.inputs = node._versions = None
     finally:
