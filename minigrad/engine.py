@@ -7,11 +7,11 @@ the output's `grad_fn`. A node points at its input Tensors, never at its
 output, so a graph has no reference cycles and the garbage collector never has
 to look for them.
 
-`backward` walks the graph as a loop: it counts how many consumers each node
-has, then runs a node's `backward` once all of them have delivered their
-gradient. The engine knows no op by name; it only sums gradients back to each
-input's shape (undoing broadcasting, the one place that happens) and adds them
-up.
+`backward` walks the graph as a loop, no recursion: nodes run newest first
+(every consumer of a node was created after it), so each node's `backward`
+runs once, after all of its consumers have delivered their gradient. The
+engine knows no op by name; it only sums gradients back to each input's shape
+(undoing broadcasting, the one place that happens) and adds them up.
 """
 import functools
 import heapq
