@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import nn
+from minigrad import nn, ops
 
 
 def leaf(values):
@@ -232,7 +232,12 @@ def test_a_non_callable_module_hook_is_refused_and_nothing_is_registered(registe
 
 def test_a_hook_on_a_dense_layers_fused_activation_module_fires():
     dense = nn.Dense(2, 3, activation="relu")
-    calls = []
-    dense.activation.register_forward_hook(lambda *args: calls.append(1))
-    dense(X)
-    assert calls == [1]
+    fused = dense(X)
+    assert isinstance(fused.grad_fn, ops.Linear)          # relu computed inside the Linear node
+    seen = []
+    handle = dense.activation.register_forward_hook(lambda m, inputs, output: seen.append(output))
+    out = dense(X)
+    assert len(seen) == 1 and seen[0] is out
+    np.testing.assert_allclose(out.data, fused.data, rtol=1e-15)
+    handle.remove()
+    assert isinstance(dense(X).grad_fn, ops.Linear)       # unhooked: fused again

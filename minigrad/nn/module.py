@@ -189,10 +189,10 @@ class Module:
         """Call `hook(module, inputs, output)` after every forward; a returned value replaces the output.
 
         `inputs` is the tuple of positional arguments forward got (keyword
-        arguments are not passed). Use it to inspect or record activations. A
-        Dense layer computes a relu, sigmoid or tanh activation inside its own
-        node, so hook the Dense (its output is the activated output), not its
-        `activation` submodule, which it never calls. Returns a handle whose
+        arguments are not passed). Use it to inspect or record activations: a
+        Dense layer's output is its activated output. (A hook on a Dense's
+        `activation` submodule fires too: while it is hooked, the layer calls
+        it instead of computing it inside its own node.) Returns a handle whose
         `.remove()` unregisters the hook.
         """
         return self._add_hook("forward_hook", hook)
