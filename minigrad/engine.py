@@ -19,6 +19,7 @@ import itertools
 import operator
 import os
 import sys
+import zlib
 
 import numpy as np
 
@@ -297,6 +298,7 @@ class Function:
     _output_version = 0   # in-place changes of the output since forward (see Tensor._changed_in_place)
     _hooks = None
     _trace = None         # where the op was called from, under detect_anomaly()
+    _fingerprints = None  # checksums of the saved arrays, under detect_anomaly()
 
     @staticmethod
     def forward(ctx, *inputs, **params):
@@ -589,6 +591,8 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
                         _check_versions(node, create_graph)
                 if node._output_version and node._out_index >= 0:
                     raise RuntimeError(_changed_output(node))
+            if node._fingerprints:   # after the checks above, whose messages name the tensor
+                _check_fingerprints(node)
             if create_graph:
                 input_grads = _differentiable_backward(node, g)
             else:
@@ -750,12 +754,31 @@ def _where(node):
     return ""
 
 
+def _fingerprint(array):
+    return zlib.crc32(np.ascontiguousarray(array))
+
+
 def _check_forward(ctx, out):
     ctx._trace = _user_line()
+    # Writes into t.data[...] or t.numpy() bypass the version counters; a checksum of
+    # each saved array, compared at backward, catches them while the mode is on.
+    ctx._fingerprints = [(i, _fingerprint(a)) for i, a in enumerate(ctx.saved_tensors)
+                         if isinstance(a, np.ndarray)]
     if out.dtype.kind == "f" and not np.isfinite(out).all():
         bad = "NaN" if np.isnan(out).any() else "inf"
         raise AnomalyError(f"{type(ctx).__name__}.forward produced {bad} in an output of shape "
                            f"{out.shape}\n  the op was called at {ctx._trace}")
+
+
+def _check_fingerprints(node):
+    for i, checksum in node._fingerprints:
+        array = node.saved_tensors[i]
+        if _fingerprint(array) != checksum:
+            op = type(node).__name__
+            raise RuntimeError(
+                f"an array of shape {array.shape} that {op} saved for backward was changed in "
+                "place after forward, by a write minigrad cannot see (t.data[...] = ... or "
+                f"t.numpy()[...]), so its gradient would be wrong" + _where(node))
 
 
 def _check_finite(values, source):

@@ -23,12 +23,7 @@ def _is_number(value):
 
 
 def _check_lr(lr):
-    if not _is_number(lr):
-        raise TypeError(f"learning rate must be a finite number >= 0, got {lr!r} of type "
-                        f"{type(lr).__name__}")
-    if not np.isfinite(lr) or lr < 0:
-        raise ValueError(f"learning rate must be a finite number >= 0, got {lr!r}")
-    return float(lr)
+    return _check_non_negative("learning rate", lr)
 
 
 def _checked_params(params):
