@@ -527,3 +527,11 @@ def test_a_refused_save_leaves_the_old_checkpoint(tmp_path):
         mg.save({"w": np.zeros(3), "note": "hello"}, path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_dense_given_strings_names_itself_in_a_type_error():
+    layer = nn.Dense(2, 3)
+    before = layer.weight.data.copy()
+    with pytest.raises(TypeError, match="Dense takes numbers.*list"):
+        layer([["a", "b"]])
+    np.testing.assert_array_equal(layer.weight.data, before)

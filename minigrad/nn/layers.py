@@ -148,7 +148,11 @@ class Dense(Module):
     def forward(self, x):
         weight = self.weight
         if not isinstance(x, Tensor):
-            x = np.asarray(x, dtype=weight.dtype)
+            try:
+                x = np.asarray(x, dtype=weight.dtype)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"Dense takes numbers (an array or a Tensor), but could not read "
+                                f"its input, a {type(x).__name__}, as {weight.dtype}: {error}") from None
         elif x.dtype != weight.dtype and not x.requires_grad:
             x = x.data.astype(weight.dtype)
         activation = self.activation
