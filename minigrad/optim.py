@@ -93,6 +93,17 @@ class Optimizer:
     def step(self):
         raise NotImplementedError(f"{type(self).__name__} defines no step()")
 
+    def _gradients(self):
+        """(parameter, its state, its gradient plus weight decay) for each parameter with a .grad."""
+        weight_decay = getattr(self, "weight_decay", 0)
+        for p, state in zip(self.params, self.state):
+            g = p.grad
+            if g is None:
+                continue
+            if weight_decay:
+                g = g + weight_decay * p.data
+            yield p, state, g
+
     def state_dict(self):
         """{hyperparameter name: value} and {"state.<i>.<buffer>": array or int}, copies."""
         state = {name: getattr(self, name) for name in self.hyperparameter_names}
@@ -247,14 +258,9 @@ class SGD(Optimizer):
 
     def step(self):
         """Update every parameter that has a gradient; those whose .grad is None are skipped."""
-        lr, momentum, nesterov, weight_decay = self._lr, self.momentum, self.nesterov, self.weight_decay
+        lr, momentum, nesterov = self._lr, self.momentum, self.nesterov
         with no_grad():
-            for p, state in zip(self.params, self.state):
-                g = p.grad
-                if g is None:
-                    continue
-                if weight_decay:
-                    g = g + weight_decay * p.data
+            for p, state, g in self._gradients():
                 if momentum:
                     buffer = state.get("momentum_buffer")
                     if buffer is None:
@@ -301,14 +307,9 @@ class Adam(Optimizer):
 
     def step(self):
         """Update every parameter that has a gradient; those whose .grad is None are skipped."""
-        lr, (beta1, beta2), eps, weight_decay = self._lr, self.betas, self.eps, self.weight_decay
+        lr, (beta1, beta2), eps = self._lr, self.betas, self.eps
         with no_grad():
-            for p, state in zip(self.params, self.state):
-                g = p.grad
-                if g is None:
-                    continue
-                if weight_decay:
-                    g = g + weight_decay * p.data
+            for p, state, g in self._gradients():
                 if not state:
                     state.update(step=0, exp_avg=np.zeros_like(p.data),
                                  exp_avg_sq=np.zeros_like(p.data))
