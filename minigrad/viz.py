@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .engine import Tensor
+from .engine import Tensor, graph_nodes
 
 __all__ = ["to_dot", "render"]
 
@@ -99,25 +99,19 @@ def _constant_label(value):
 
 def _collect(roots):
     """The op nodes behind `roots`, in the order they ran, and the tensor each one produced."""
-    outputs = {}    # node -> the Tensor it made (the first one met)
-    nodes = {}
-    stack = []
+    try:
+        nodes = graph_nodes(*roots)
+    except RuntimeError:
+        raise RuntimeError(_RELEASED) from None
+    outputs = {}    # node -> the Tensor it made (the first one met, from the roots down)
     for tensor in roots:
         if tensor._ctx is not None:
             outputs.setdefault(tensor._ctx, tensor)
-            stack.append(tensor._ctx)
-    while stack:
-        node = stack.pop()
-        if node in nodes:
-            continue
-        if node.inputs is None:
-            raise RuntimeError(_RELEASED)
-        nodes[node] = None
+    for node in reversed(nodes):
         for value in node.inputs:
             if isinstance(value, Tensor) and value._ctx is not None:
                 outputs.setdefault(value._ctx, value)
-                stack.append(value._ctx)
-    return sorted(nodes, key=lambda node: node._seq), outputs
+    return nodes, outputs
 
 
 def _name_table(names):
