@@ -299,8 +299,8 @@ class SigmoidBinaryCrossEntropy(Function):
     def forward(ctx, logits, target, reduction="mean"):
         ctx.reduction, ctx.count = reduction, logits.size
         ctx.save_for_backward(logits, target)
-        # log(1 + e^z) - z*y, with log(1 + e^z) = max(z, 0) + log(1 + e^-|z|)
-        per_element = np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
+        # log(1 + e^z) - z*y; Softplus computes log(1 + e^z) without overflow
+        per_element = _call(ops.Softplus, logits) - logits * target
         return _reduce(per_element, reduction)
 
     @staticmethod
