@@ -167,8 +167,9 @@ def batches(X, y, batch_size, shuffle=True, seed=None, drop_last=False):
 
     The last batch is smaller when batch_size does not divide the number of
     samples (dropped with `drop_last`). An epoch that would yield no batch at
-    all (no samples, or drop_last with batch_size above their number) is refused. Call it again for the next epoch; with a
-    fixed `seed` every call gives the same order, so pass e.g. `seed=epoch`.
+    all (no samples, or drop_last with batch_size above their number) is
+    refused. Call it again for the next epoch; with a fixed `seed` every call
+    gives the same order, so pass e.g. `seed=epoch`.
     """
     X, y = _check_pair(X, y, "batches")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
