@@ -32,9 +32,16 @@ class _State:
     grad_enabled = True   # False inside no_grad(): nothing is recorded
     create_graph = False  # True while a differentiable backward runs
     anomaly = False       # True inside detect_anomaly()
+    last_change = 0       # the _clock reading of the latest in-place change of any tensor
 
 
 _state = _State()
+
+# One sequence numbers both the nodes (as they are created) and the in-place changes
+# of tensors. A node's consumers all come after it, which orders the graph walk; and
+# a node needs its saved arrays checked only if some change came after it, which in
+# a training loop (forward, backward, then the optimizer's in-place step) is never.
+_clock = itertools.count(1)
 
 
 # ---------------------------------------------------------------------------
@@ -69,7 +76,8 @@ class Tensor:
     # tensor sets are slots; the rest start as class-level defaults until assigned.
     __slots__ = ("_data", "_ctx", "_requires_grad", "__dict__", "__weakref__")
     grad = None       # numpy array once a backward reaches this leaf
-    _version = 0      # bumped by every in-place change, to guard arrays saved for backward
+    _version = 0      # how many times the array was changed in place (or .data reassigned)
+    _changed_at = 0   # the _clock reading of the latest such change
     _hooks = None
     _detached_from = None   # detach() shares the array: its in-place changes are the source's too
     name = None
@@ -97,13 +105,17 @@ class Tensor:
             self._changed_in_place()
             return
         self._data = array.astype(self._data.dtype, copy=False)
-        self._version += 1        # a new array: ops that saved the old one still hold it intact
+        # A new array: ops that saved the old one still hold it intact, but a
+        # create_graph backward can no longer tie it to this tensor.
+        self._version += 1
+        self._changed_at = _state.last_change = next(_clock)
 
     def _changed_in_place(self):
         """Note an in-place change of this tensor's array, for every op that saved that array."""
         self._version += 1
+        self._changed_at = _state.last_change = next(_clock)
         if self._ctx is not None:   # the output of an op, which may have saved it
-            self._ctx._output_version += 1
+            self._ctx._output_changed = True
         if self._detached_from is not None:
             self._detached_from._changed_in_place()
 
@@ -252,7 +264,6 @@ class _HookHandle:
 
 
 _allocate = Tensor.__new__   # a Tensor without running __init__'s checks
-_creation_order = itertools.count()   # numbers nodes: a node's consumers all come after it
 
 
 def _new_tensor(data, ctx):
@@ -294,8 +305,9 @@ class Function:
     which inputs need a gradient.
     """
     saved_tensors = ()    # what forward saved; set to None once backward has released it
-    _out_index = -1       # which saved array is the output, for create_graph
-    _output_version = 0   # in-place changes of the output since forward (see Tensor._changed_in_place)
+    _params = {}          # the keyword arguments of apply (read-only here: never mutated)
+    _out_id = None        # id() of the array forward returned, to find it among the saved ones
+    _output_changed = False   # the output was changed in place (see Tensor._changed_in_place)
     _hooks = None
     _trace = None         # where the op was called from, under detect_anomaly()
     _fingerprints = None  # checksums of the saved arrays, under detect_anomaly()
@@ -318,8 +330,8 @@ class Function:
         """
         inputs = {id(t._data): t for t in self.inputs if isinstance(t, Tensor)}
         result = []
-        for i, array in enumerate(self.saved_tensors):
-            if i == self._out_index:
+        for array in self.saved_tensors:
+            if id(array) == self._out_id:
                 result.append(_new_tensor(np.asarray(array), self))
             elif id(array) in inputs:
                 result.append(inputs[id(array)])
@@ -374,17 +386,11 @@ class Function:
             tensor._ctx = None
             return tensor
         tensor._ctx = ctx
-        ctx._seq = next(_creation_order)
-        ctx._params = params
+        ctx._seq = next(_clock)
+        if params:
+            ctx._params = params
         if ctx.saved_tensors:
-            # Note the inputs' versions, so backward can tell if a saved array changed in place.
-            ctx._versions = versions = []
-            for a in args:
-                if isinstance(a, Tensor):
-                    versions.append((a, a._version))
-            for i, saved in enumerate(ctx.saved_tensors):
-                if saved is returned:
-                    ctx._out_index = i
+            ctx._out_id = id(returned)   # an int: the node must not hold its output alive
         return tensor
 
     def __repr__(self):
@@ -442,38 +448,45 @@ def _bad_gradient(node, tensor, got, expected):
 
 
 def _conform(grad, data, node, tensor):
-    """The slow path for a gradient that is not already an array of its input's shape and dtype."""
-    if not isinstance(grad, (np.ndarray, Tensor)):
-        grad = np.asarray(grad, dtype=data.dtype)   # a number, or a numpy scalar
+    """The slow path for a gradient that is not already an array of its input's shape and dtype.
+
+    A numpy scalar passes as is for a 0-d input: numpy's own arithmetic returns
+    one for 0-d results, and the next op's arithmetic on it is ten times faster
+    than on a 0-d array. Leaves, hooks and grad() get arrays (see _as_gradient).
+    """
+    if not isinstance(grad, (np.ndarray, np.generic, Tensor)):
+        grad = np.asarray(grad, dtype=data.dtype)   # a Python number
     if grad.shape != data.shape:
         grad = _unbroadcast(grad, data.shape, node, tensor)
-    if isinstance(grad, np.ndarray) and grad.dtype != data.dtype:
+    if not isinstance(grad, Tensor) and grad.dtype != data.dtype:
         grad = grad.astype(data.dtype)   # float32 inputs get float32 gradients
     return grad
 
 
-def _check_versions(node, create_graph):
-    """Raise if an input whose array this node saved was changed since forward."""
+def _check_saved(node, create_graph):
+    """Raise if an array this node saved was changed in place after its forward.
+
+    Only called when some tensor changed after the node was made (the slow path).
+    """
     op = type(node).__name__
-    for t, version in node._versions:
-        if t._version == version:
+    saved = node.saved_tensors
+    for i, t in enumerate(node.inputs):
+        if not isinstance(t, Tensor) or t._changed_at < node._seq:
             continue
-        if any(saved is t._data for saved in node.saved_tensors):
+        if any(array is t._data for array in saved):
             raise RuntimeError(
-                f"{t._describe()} (input {_input_index(node, t)} of {op}) was changed in place "
-                f"after {op} saved it for backward (version {version} then, {t._version} now), "
-                "so its gradient would be wrong; change a copy instead, or do the in-place "
-                "update after backward()" + _where(node))
+                f"{t._describe()} (input {i} of {op}) was changed in place after {op} saved it "
+                f"for backward (it is at version {t._version} now), so its gradient would be "
+                "wrong; change a copy instead, or do the in-place update after backward()"
+                + _where(node))
         if create_graph:   # a new array: the saved old one can no longer be tied to the tensor
             raise RuntimeError(
-                f"{t._describe()} (input {_input_index(node, t)} of {op}) got new .data after "
-                f"{op} used it, so a create_graph backward cannot differentiate through its old "
-                "value; assign .data after computing the gradients" + _where(node))
-
-
-def _changed_output(node):
-    op = type(node).__name__
-    return (f"the output of {op} was changed in place after {op} saved it for backward, so its "
+                f"{t._describe()} (input {i} of {op}) got new .data after {op} used it, so a "
+                "create_graph backward cannot differentiate through its old value; assign "
+                ".data after computing the gradients" + _where(node))
+    if node._output_changed and any(id(array) == node._out_id for array in saved):
+        raise RuntimeError(
+            f"the output of {op} was changed in place after {op} saved it for backward, so its "
             "gradient would be wrong; change a copy instead (y = y * 2 rather than y *= 2)"
             + _where(node))
 
@@ -524,7 +537,13 @@ def _seed(tensor, grad, create_graph):
     return _new_tensor(grad, None) if create_graph else grad
 
 
+def _as_gradient(g):
+    """A gradient as the user sees it: an ndarray (or a Tensor, under create_graph), never a numpy scalar."""
+    return g if type(g) is np.ndarray or isinstance(g, Tensor) else np.asarray(g)
+
+
 def _run_hooks(hooks, grad):
+    grad = _as_gradient(grad)
     for hook in list(hooks):
         result = hook(grad)
         if result is not None:
@@ -554,12 +573,16 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
         wanted[t._ctx if t._ctx is not None else t] = i
     found = [None] * len(wanted)
     # Nodes run newest first. Every consumer of a node was created after it, so when a
-    # node comes off this heap, all the gradient it will receive has arrived: each
-    # backward runs once, after all of its consumers, with no pass to count them.
+    # node is picked, all the gradient it will receive has arrived: each backward runs
+    # once, after all of its consumers, with no pass to count them. The waiting nodes
+    # are a heap plus `newest`, the newest of them, held apart: in a chain each node
+    # hands its gradient to the very next one, which then never touches the heap.
     heap = []
+    newest = None
 
     def receive(tensor, g):
         """Add g to the gradient `tensor` has received in this sweep."""
+        nonlocal newest
         node = tensor._ctx
         if node is None:
             leaf_grads[tensor] = leaf_grads[tensor] + g if tensor in leaf_grads else g
@@ -567,7 +590,12 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
             grads[node] = grads[node] + g
         else:
             grads[node] = g
-            heapq.heappush(heap, (-node._seq, node))
+            if newest is None:
+                newest = node
+            else:
+                if node._seq > newest._seq:
+                    node, newest = newest, node
+                heapq.heappush(heap, (-node._seq, node))
 
     for t, g in zip(roots, seeds):
         receive(t, _seed(t, g, create_graph))
@@ -576,8 +604,11 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
     saved_modes = _state.grad_enabled, _state.create_graph
     _state.grad_enabled = _state.create_graph = create_graph
     try:
-        while heap:
-            node = heapq.heappop(heap)[1]
+        while newest is not None:   # (the heap is empty when newest is None)
+            if heap and -heap[0][0] > newest._seq:
+                node = heapq.heappop(heap)[1]
+            else:
+                node, newest = newest, (heapq.heappop(heap)[1] if heap else None)
             g = grads.pop(node)
             if node.inputs is None:
                 raise RuntimeError(_RELEASED)
@@ -585,13 +616,9 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
                 g = _run_hooks(node._hooks, g)
             if wanted and node in wanted:
                 found[wanted[node]] = g
-            if node.saved_tensors:
-                for t, version in node._versions:
-                    if t._version != version:
-                        _check_versions(node, create_graph)
-                if node._output_version and node._out_index >= 0:
-                    raise RuntimeError(_changed_output(node))
-            if node._fingerprints:   # after the checks above, whose messages name the tensor
+            if node.saved_tensors and _state.last_change > node._seq:
+                _check_saved(node, create_graph)
+            if node._fingerprints:   # after the check above, whose messages name the tensor
                 _check_fingerprints(node)
             if create_graph:
                 input_grads = _differentiable_backward(node, g)
@@ -606,13 +633,14 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
                 if not need or ig is None:
                     continue
                 data = t._data
-                if type(ig) is not np.ndarray or ig.shape != data.shape or ig.dtype is not data.dtype:
+                if (type(ig) is not np.ndarray and not isinstance(ig, np.generic)
+                        or ig.shape != data.shape or ig.dtype is not data.dtype):
                     ig = _conform(ig, data, node, t)
                 if anomaly:
                     _check_backward(node, t, ig)
                 receive(t, ig)
             if not retain_graph:   # free the buffers as soon as this node is done with them
-                node.saved_tensors = node.inputs = node._versions = None
+                node.saved_tensors = node.inputs = None
     finally:
         _state.grad_enabled, _state.create_graph = saved_modes
 
@@ -622,9 +650,10 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
                 g = _run_hooks(leaf._hooks, g)
             if leaf in wanted:
                 found[wanted[leaf]] = g
-        return found
+        return [None if g is None else _as_gradient(g) for g in found]
     handed_out = set()
     for leaf, g in leaf_grads.items():
+        g = _as_gradient(g)
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g)
         # .grad must own its memory: a view, or an array already given to another
