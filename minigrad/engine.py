@@ -638,7 +638,17 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
                     ig = _conform(ig, data, node, t)
                 if anomaly:
                     _check_backward(node, t, ig)
-                receive(t, ig)
+                source = t._ctx
+                if source is None or source in grads:
+                    receive(t, ig)
+                else:   # receive() for the commonest case, inlined: a node's first gradient
+                    grads[source] = ig
+                    if newest is None:
+                        newest = source
+                    else:
+                        if source._seq > newest._seq:
+                            source, newest = newest, source
+                        heapq.heappush(heap, (-source._seq, source))
             if not retain_graph:   # free the buffers as soon as this node is done with them
                 node.saved_tensors = node.inputs = None
     finally:

@@ -164,29 +164,32 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, activation=None):
-        if x.shape[-1:] != weight.shape[1:]:
-            raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
-                             f"features, but the weight of shape {weight.shape} expects {weight.shape[1]}")
-        if activation is not None and activation not in OUTPUT_ACTIVATIONS:
-            raise ValueError(f"linear: unknown activation {activation!r}; fused ones are "
-                             f"{', '.join(OUTPUT_ACTIVATIONS)}")
-        z = _column_ordered(weight, x) if x.ndim == 2 else x @ weight.T
+        # Every layer of every model runs this, so the checks are on the error path only.
+        try:
+            z = _column_ordered(weight, x) if x.ndim == 2 else x @ weight.T
+            if activation is not None:
+                activate, ctx.activation_grad = OUTPUT_ACTIVATIONS[activation]
+        except (ValueError, KeyError):
+            _check_linear(x, weight, activation)
+            raise
         if bias is not None:
-            z = _add_in_place(z, bias)
-        ctx.activation = activation
+            if type(bias) is np.ndarray and bias.dtype == z.dtype:
+                z += bias      # z is a fresh product: reuse its memory
+            else:
+                z = z + bias
         if activation is None:
             ctx.save_for_backward(x, weight)
             return z
-        out = OUTPUT_ACTIVATIONS[activation][0](z, out=z)
-        ctx.save_for_backward(x, weight, out)
+        out = activate(z, out=z)
+        ctx.save_for_backward(x, weight, out)   # the activation's derivative needs only its output
         return out
 
     @staticmethod
     def backward(ctx, g):
         saved = ctx.saved_tensors
         x, weight = saved[0], saved[1]
-        if ctx.activation is not None:
-            g = OUTPUT_ACTIVATIONS[ctx.activation][1](g, saved[2])   # dZ = dA * g'(Z)
+        if len(saved) == 3:
+            g = ctx.activation_grad(g, saved[2])   # dZ = dA * g'(Z)
         dx, dw, db = ctx.needs_input_grad
         if g.ndim == 2 and x.ndim == 2:   # a batch: the documents' three equations, transposed
             return (_column_ordered(weight.T, g) if dx else None,   # dA = W^T dZ
@@ -199,12 +202,15 @@ class Linear(Function):
                 g.sum(axis=tuple(range(g.ndim - 1))) if db else None)
 
 
-def _add_in_place(z, bias):
-    """z + bias, reusing z's memory when the sum keeps z's dtype (z is a fresh product)."""
-    if type(z) is np.ndarray and type(bias) is np.ndarray and bias.dtype == z.dtype:
-        z += bias
-        return z
-    return z + bias
+def _check_linear(x, weight, activation):
+    """Why Linear's forward failed, as a clear error (or nothing, if the cause lies elsewhere)."""
+    if np.shape(x)[-1:] != np.shape(weight)[1:]:
+        n = np.shape(x)[-1] if np.ndim(x) else 0
+        raise ValueError(f"linear: input of shape {np.shape(x)} has {n} features, but the weight "
+                         f"of shape {np.shape(weight)} expects {np.shape(weight)[1]}")
+    if activation not in OUTPUT_ACTIVATIONS:
+        raise ValueError(f"linear: unknown activation {activation!r}; fused ones are "
+                         f"{', '.join(OUTPUT_ACTIVATIONS)}")
 
 
 def _column_ordered(w, x):
@@ -533,7 +539,10 @@ def _sigmoid(x, out=None):
     Where exp(-x) would overflow, sigmoid(x) is below the smallest normal float
     anyway, so x is first raised to that bound; each later step works in place.
     """
-    out = np.asarray(np.maximum(x, _EXP_FLOOR.get(np.result_type(x), -708.0), out=out))
+    dtype = x.dtype if type(x) is np.ndarray else np.result_type(x)
+    out = np.maximum(x, _EXP_FLOOR.get(dtype, -708.0), out=out)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)   # a 0-d input gives a numpy scalar, which has no `out=`
     np.negative(out, out=out)
     np.exp(out, out=out)
     out += 1
