@@ -16,6 +16,7 @@ engine knows no op by name; it only sums gradients back to each input's shape
 import functools
 import heapq
 import itertools
+import math
 import operator
 import os
 import sys
@@ -346,7 +347,7 @@ class Function:
         ctx.inputs = args
         enabled = _state.grad_enabled
         # Unwrap Tensors to their arrays and note which need a gradient. Every op runs
-        # this, so the one- and two-input cases avoid building lists, and no case uses
+        # this, so the cases of one to three inputs avoid building lists, and none uses
         # a comprehension (on CPython 3.11 each costs a frame: ~1 us an op).
         if len(args) == 2:
             a, b = args
@@ -358,6 +359,18 @@ class Function:
             ctx.needs_input_grad = (need_a, need_b)
             record = need_a or need_b
             out = cls.forward(ctx, a, b, **params) if params else cls.forward(ctx, a, b)
+        elif len(args) == 3:   # a layer's (x, weight, bias)
+            a, b, c = args
+            need_a = need_b = need_c = False
+            if isinstance(a, Tensor):
+                need_a, a = enabled and a._requires_grad, a._data
+            if isinstance(b, Tensor):
+                need_b, b = enabled and b._requires_grad, b._data
+            if isinstance(c, Tensor):
+                need_c, c = enabled and c._requires_grad, c._data
+            ctx.needs_input_grad = (need_a, need_b, need_c)
+            record = need_a or need_b or need_c
+            out = cls.forward(ctx, a, b, c, **params)
         elif len(args) == 1 and isinstance(args[0], Tensor):
             record = enabled and args[0]._requires_grad
             ctx.needs_input_grad = (record,)
@@ -523,7 +536,11 @@ def _seed(tensor, grad, create_graph):
             raise RuntimeError(f"backward() of a tensor of shape {tensor.shape} needs `grad`, an "
                                "array of that shape; only a single-element output gets an "
                                "implicit gradient of 1")
+        # 1 of the tensor's dtype; for a 0-d loss a numpy scalar, as numpy's own 0-d
+        # arithmetic gives (ten times faster to compute with than a 0-d array)
         grad = np.ones(tensor._data.shape, tensor._data.dtype)
+        if grad.ndim == 0 and not create_graph:
+            grad = grad[()]
     elif isinstance(grad, Tensor) and create_graph:
         if grad.shape != tensor.shape:
             raise ValueError(f"grad of shape {grad.shape} given for a tensor of shape {tensor.shape}")
@@ -535,6 +552,23 @@ def _seed(tensor, grad, create_graph):
     if _state.anomaly:
         _check_finite(grad, "the gradient given to backward()")
     return _new_tensor(grad, None) if create_graph else grad
+
+
+class _Start(Function):
+    """Where the walk starts: a node newer than every other, whose inputs are the roots.
+
+    Its backward hands each root its seed gradient, so the walk's one loop
+    delivers the seeds like any other gradient.
+    """
+    _seq = math.inf
+
+    def __init__(self, roots, seeds):
+        self.inputs, self.seeds = tuple(roots), tuple(seeds)
+        self.needs_input_grad = (True,) * len(self.inputs)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.seeds
 
 
 def _as_gradient(g):
@@ -577,28 +611,10 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
     # once, after all of its consumers, with no pass to count them. The waiting nodes
     # are a heap plus `newest`, the newest of them, held apart: in a chain each node
     # hands its gradient to the very next one, which then never touches the heap.
+    # The walk starts at a node newer than all, whose backward hands out the seeds.
+    newest = _Start(roots, [_seed(t, g, create_graph) for t, g in zip(roots, seeds)])
+    grads[newest] = None
     heap = []
-    newest = None
-
-    def receive(tensor, g):
-        """Add g to the gradient `tensor` has received in this sweep."""
-        nonlocal newest
-        node = tensor._ctx
-        if node is None:
-            leaf_grads[tensor] = leaf_grads[tensor] + g if tensor in leaf_grads else g
-        elif node in grads:
-            grads[node] = grads[node] + g
-        else:
-            grads[node] = g
-            if newest is None:
-                newest = node
-            else:
-                if node._seq > newest._seq:
-                    node, newest = newest, node
-                heapq.heappush(heap, (-node._seq, node))
-
-    for t, g in zip(roots, seeds):
-        receive(t, _seed(t, g, create_graph))
 
     anomaly = _state.anomaly
     saved_modes = _state.grad_enabled, _state.create_graph
@@ -639,9 +655,11 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
                 if anomaly:
                     _check_backward(node, t, ig)
                 source = t._ctx
-                if source is None or source in grads:
-                    receive(t, ig)
-                else:   # receive() for the commonest case, inlined: a node's first gradient
+                if source is None:   # a leaf
+                    leaf_grads[t] = leaf_grads[t] + ig if t in leaf_grads else ig
+                elif source in grads:
+                    grads[source] = grads[source] + ig
+                else:                # the first gradient for this node: it now waits its turn
                     grads[source] = ig
                     if newest is None:
                         newest = source
@@ -663,7 +681,8 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
         return [None if g is None else _as_gradient(g) for g in found]
     handed_out = set()
     for leaf, g in leaf_grads.items():
-        g = _as_gradient(g)
+        if type(g) is not np.ndarray:
+            g = _as_gradient(g)
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g)
         # .grad must own its memory: a view, or an array already given to another
