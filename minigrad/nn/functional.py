@@ -169,8 +169,10 @@ class SquaredError(Function):
         if not ctx.needs_input_grad[1]:
             target = _in_layout_of(target, pred)
         ctx.reduction, ctx.count = reduction, pred.size
-        ctx.save_for_backward(pred, target)
         diff = pred - target
+        # diff is kept for an ordinary backward to reuse; a differentiable backward
+        # recomputes it from pred and target (saved, it would be a constant).
+        ctx.save_for_backward(pred, target, diff)
         if reduction == "none":
             return diff * diff
         flat = diff.ravel(order="K")   # a view, in memory order
@@ -179,8 +181,10 @@ class SquaredError(Function):
 
     @staticmethod
     def backward(ctx, g):
-        pred, target = ctx.saved_tensors
-        d_pred = (pred - target) * (2 * _per_element(g, ctx.reduction, ctx.count))
+        pred, target, diff = ctx.saved_tensors
+        if isinstance(pred, Tensor):   # differentiable: the difference, in the graph
+            diff = pred - target
+        d_pred = diff * (2 * _per_element(g, ctx.reduction, ctx.count))
         wants_pred, wants_target = ctx.needs_input_grad
         return (d_pred if wants_pred else None), (-d_pred if wants_target else None)
 
