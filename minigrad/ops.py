@@ -196,7 +196,7 @@ class Linear(Function):
             # create_graph, take the general lines below: np.dot is for arrays.)
             return (_column_ordered(weight.T, g) if dx else None,   # dA = W^T dZ
                     np.dot(g.T, x) if dw else None,                 # dW = dZ A^T
-                    g.sum(axis=0) if db else None)                  # db = sum(dZ)
+                    np.add.reduce(g, axis=0) if db else None)       # db = sum(dZ)
         if x.ndim == 1:   # one sample: a batch of one
             x, g = x.reshape(1, -1), g.reshape(1, -1)
         return (g @ weight if dx else None,
