@@ -536,11 +536,13 @@ def _seed(tensor, grad, create_graph):
             raise RuntimeError(f"backward() of a tensor of shape {tensor.shape} needs `grad`, an "
                                "array of that shape; only a single-element output gets an "
                                "implicit gradient of 1")
-        # 1 of the tensor's dtype; for a 0-d loss a numpy scalar, as numpy's own 0-d
-        # arithmetic gives (ten times faster to compute with than a 0-d array)
-        grad = np.ones(tensor._data.shape, tensor._data.dtype)
-        if grad.ndim == 0 and not create_graph:
-            grad = grad[()]
+        dtype = tensor._data.dtype
+        if tensor._data.ndim == 0 and not create_graph:
+            # A 0-d loss: a numpy scalar, as numpy's own 0-d arithmetic gives (ten
+            # times faster to compute with than a 0-d array).
+            grad = dtype.type(1)
+        else:
+            grad = np.ones(tensor._data.shape, dtype)
     elif isinstance(grad, Tensor) and create_graph:
         if grad.shape != tensor.shape:
             raise ValueError(f"grad of shape {grad.shape} given for a tensor of shape {tensor.shape}")
