@@ -520,3 +520,69 @@ def test_composite_of_many_ops_passes_gradcheck_and_gradgradcheck():
         h = mg.linear(x, w).tanh()
         return (h.log_softmax(axis=1) * h.sigmoid()).mean() + (x ** 2).sum() / 10
     assert_gradients(net, x, w)
+
+
+# -- 0-d gradients: numpy scalars inside the walk, arrays wherever a user sees them ----------
+
+def test_a_zero_dim_loss_gives_ndarray_gradients_to_leaves_hooks_and_grad():
+    x = mg.Tensor(2.0, requires_grad=True)
+    seen = []
+    h = x * 3.0
+    h.register_hook(lambda g: seen.append(g))
+    y = h * x                                   # 3 x^2: every gradient in the walk is 0-d
+    y.backward()
+    assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad == 12.0
+    assert type(seen[0]) is np.ndarray and seen[0] == 2.0
+    (g,) = mg.grad(x * x * x, x)
+    assert type(g.data) is np.ndarray and g.data == 12.0
+
+
+def test_a_zero_dim_float32_gradient_stays_float32():
+    x = mg.Tensor(np.float32(2.0), requires_grad=True)
+    (x * 3.0 * x).backward()
+    assert x.grad.dtype == np.float32 and type(x.grad) is np.ndarray
+
+
+def test_a_user_backward_of_a_zero_dim_output_may_compute_on_its_gradient_like_an_array():
+    class Square(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 2 * x * g.reshape(())        # ndarray methods work on a numpy scalar too
+
+    x = mg.Tensor(3.0, requires_grad=True)
+    (Square.apply(x) * 2.0).backward()
+    assert x.grad == 12.0
+
+
+# -- the walk's order: newest node first, each once ---------------------------------------------
+
+def test_each_node_runs_once_after_all_its_consumers_when_branches_interleave():
+    calls = []
+
+    class Scale(mg.Function):
+        @staticmethod
+        def forward(ctx, x, factor):
+            ctx.factor = factor
+            return x * factor
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append(ctx.factor)
+            return g * ctx.factor, None
+
+    x = mg.Tensor([1.0, 2.0], requires_grad=True)
+    a = Scale.apply(x, 2.0)                     # consumed by b, c and the final sum
+    b = Scale.apply(a, 3.0)
+    c = Scale.apply(a, 5.0)                     # made after b: runs before b
+    d = Scale.apply(b, 7.0)                     # the newest: the walk reaches it first, then must
+    (d + c + a).sum().backward()                # take c from the heap before b
+    assert sorted(calls) == [2.0, 3.0, 5.0, 7.0]            # each node once
+    assert calls.index(2.0) == 3                              # a after all three consumers
+    assert calls.index(5.0) < calls.index(3.0)                # c (newer) before b
+    np.testing.assert_allclose(x.grad, [2 * (3 * 7 + 5 + 1)] * 2)

@@ -254,3 +254,49 @@ def test_grad_releases_by_default_and_retains_on_request():
     mg.grad(y, x)
     with pytest.raises(RuntimeError, match="retain_graph"):
         mg.grad(y, x)
+
+
+# -- the check is ordered by one clock: only changes after an op count ----------------------
+
+def test_a_change_before_the_op_saved_the_tensor_is_not_an_error():
+    x = leaf([1.0, 2.0])
+    with mg.no_grad():
+        x -= 1                                  # before the graph exists
+    y = (x * x).sum()
+    y.backward()
+    np.testing.assert_array_equal(x.grad, 2 * np.array([0.0, 1.0]))
+
+
+def test_a_change_of_an_unrelated_tensor_after_forward_leaves_the_gradient_alone():
+    x = leaf([1.0, 2.0])
+    other = mg.Tensor([5.0, 5.0])
+    y = (x * x).sum()
+    other += 1                                  # a change after the graph: the slow check runs
+    y.backward()                                # and finds nothing of this graph changed
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+
+
+def test_a_change_between_two_backwards_of_a_retained_graph_is_caught():
+    w = mg.Tensor([3.0, 4.0], name="w")
+    x = leaf([1.0, 2.0])
+    y = (x * w).sum()
+    y.backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+    w *= 2
+    with pytest.raises(RuntimeError, match="'w'.*changed in place after Mul saved it"):
+        y.backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])   # the failed backward added nothing
+
+
+def test_a_change_during_backward_from_a_hook_is_caught_by_the_nodes_not_yet_run():
+    w = mg.Tensor([3.0, 4.0], name="w")
+    x = leaf([1.0, 2.0])
+    h = x * w                                   # Mul saves w; it runs after the hook below
+
+    def change_w(grad):
+        w.__imul__(2)                           # (backward runs with grad recording off)
+
+    z = h * 1.0
+    z.register_hook(change_w)
+    with pytest.raises(RuntimeError, match="'w'.*changed in place"):
+        z.sum().backward()
