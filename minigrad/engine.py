@@ -198,31 +198,30 @@ class Tensor:
     __hash__ = object.__hash__  # comparisons return tensors, so hash by identity
 
     # -- in-place arithmetic: only on tensors nothing is recording -------------
-    def _inplace(self, op, other):
-        if isinstance(other, Tensor):
-            if other._requires_grad and _state.grad_enabled:
-                raise RuntimeError(f"an in-place {op.__name__} with a {other._describe()} that requires "
-                                   "grad would not be recorded; write `x = x + y` instead")
-            other = other._data
-        if self._requires_grad and _state.grad_enabled:
-            raise RuntimeError(f"in-place change of a {self._describe()} that requires grad: "
-                               "wrap it in `with minigrad.no_grad():` (e.g. an optimizer step) "
-                               "or write `x = x + y` to record it")
-        op(self._data, other)   # numpy's in-place operator; it refuses unsafe casts (float into int)
-        self._changed_in_place()
-        return self
+    def _in_place(op):
+        """`x op= y` on the array, for a tensor nothing records (an optimizer's update, say)."""
+        def method(self, other):
+            if isinstance(other, Tensor):
+                if other._requires_grad and _state.grad_enabled:
+                    raise RuntimeError(f"an in-place {op.__name__} with a {other._describe()} that "
+                                       "requires grad would not be recorded; write `x = x + y` "
+                                       "instead")
+                other = other._data
+            if self._requires_grad and _state.grad_enabled:
+                raise RuntimeError(f"in-place change of a {self._describe()} that requires grad: "
+                                   "wrap it in `with minigrad.no_grad():` (e.g. an optimizer step) "
+                                   "or write `x = x + y` to record it")
+            op(self._data, other)   # numpy's in-place operator; it refuses unsafe casts (float into int)
+            self._changed_in_place()
+            return self
+        method.__name__ = f"__{op.__name__}__"
+        return method
 
-    def __iadd__(self, other):
-        return self._inplace(operator.iadd, other)
-
-    def __isub__(self, other):
-        return self._inplace(operator.isub, other)
-
-    def __imul__(self, other):
-        return self._inplace(operator.imul, other)
-
-    def __itruediv__(self, other):
-        return self._inplace(operator.itruediv, other)
+    __iadd__ = _in_place(operator.iadd)
+    __isub__ = _in_place(operator.isub)
+    __imul__ = _in_place(operator.imul)
+    __itruediv__ = _in_place(operator.itruediv)
+    del _in_place
 
     # -- autograd --------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False):
