@@ -619,14 +619,15 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
     heap = []
 
     anomaly = _state.anomaly
+    ndarray, generic, heappush, heappop = np.ndarray, np.generic, heapq.heappush, heapq.heappop
     saved_modes = _state.grad_enabled, _state.create_graph
     _state.grad_enabled = _state.create_graph = create_graph
     try:
         while newest is not None:   # (the heap is empty when newest is None)
             if heap and -heap[0][0] > newest._seq:
-                node = heapq.heappop(heap)[1]
+                node = heappop(heap)[1]
             else:
-                node, newest = newest, (heapq.heappop(heap)[1] if heap else None)
+                node, newest = newest, (heappop(heap)[1] if heap else None)
             g = grads.pop(node)
             if node.inputs is None:
                 raise RuntimeError(_RELEASED)
@@ -651,7 +652,7 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
                 if not need or ig is None:
                     continue
                 data = t._data
-                if (type(ig) is not np.ndarray and not isinstance(ig, np.generic)
+                if (type(ig) is not ndarray and not isinstance(ig, generic)
                         or ig.shape != data.shape or ig.dtype is not data.dtype):
                     ig = _conform(ig, data, node, t)
                 if anomaly:
@@ -668,7 +669,7 @@ def _backward(roots, seeds, retain_graph, create_graph, targets=None):
                     else:
                         if source._seq > newest._seq:
                             source, newest = newest, source
-                        heapq.heappush(heap, (-source._seq, source))
+                        heappush(heap, (-source._seq, source))
             if not retain_graph:   # free the buffers as soon as this node is done with them
                 node.saved_tensors = node.inputs = None
     finally:
