@@ -294,7 +294,8 @@ class Function:
 
     In an ordinary backward, `grad_output` and `ctx.saved_tensors` are numpy
     arrays (for a 0-d output, `grad_output` may be a numpy scalar, which is
-    what numpy's own 0-d arithmetic returns; it has the same methods). Under `minigrad.grad(..., create_graph=True)` they are Tensors (saved
+    what numpy's own 0-d arithmetic returns; it has the same methods). Under
+    `minigrad.grad(..., create_graph=True)` they are Tensors (saved
     inputs and outputs become the graph's own Tensors, so they stay
     differentiable); a backward written with operations both support
     (arithmetic, `@`, `.sum`, `.reshape`, `.T`, numpy ufuncs such as `np.exp`)
