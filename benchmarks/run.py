@@ -467,6 +467,19 @@ def format_notes(results, load):
 
 # ---------------------------------------------------------------------------
 
+def settle_allocator():
+    """Free one large array first, so every implementation runs as in a process that has run a while.
+
+    glibc's malloc gives a large buffer (over 128 KiB) fresh pages from the kernel,
+    a page fault every 4 KiB, until the first such buffer is freed; then it raises
+    that threshold and serves them from its heap. Without this, a fresh process would
+    time W1's 7,000-row buffers mostly as page faults, and the result would depend on
+    whether importing torch (which frees large buffers) came first.
+    """
+    big = np.ones(4 << 20, dtype=np.uint8)   # 4 MiB
+    del big
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run, about a minute")
@@ -474,6 +487,9 @@ def main(argv=None):
     parser.add_argument("--workloads", default=",".join(wl.WORKLOADS),
                         help="comma-separated subset, e.g. W2,W5 (default: all)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
+    parser.add_argument("--fresh-malloc", action="store_true",
+                        help="skip freeing a large array first: time in a fresh process's "
+                             "allocator state (see settle_allocator)")
     parser.add_argument("--no-micro", action="store_true",
                         help="skip the micro-benchmarks and the memory check")
     args = parser.parse_args(argv)
@@ -483,6 +499,8 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(wl.WORKLOADS)}")
 
+    if not args.fresh_malloc:
+        settle_allocator()
     torch_version = None if args.no_torch else wl.torch_version()
     classes = [wl.NumpyNet, wl.MinigradNet] + ([wl.TorchNet] if torch_version else [])
     info = machine_info(torch_version)

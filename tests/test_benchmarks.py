@@ -7,6 +7,8 @@ it can be imported.
 """
 import dataclasses
 import os
+import platform
+import subprocess
 import sys
 
 import pytest
@@ -60,3 +62,36 @@ def test_harness_produces_a_table():
     assert all(r["agree"] for r in result.values())
     table = bench.format_table(bench.table_rows({"workloads": {"W2": result}}))
     assert "| W2" in table and "minigrad" in table
+
+
+@pytest.mark.skipif(sys.platform != "linux" or platform.libc_ver()[0] != "glibc",
+                    reason="the page-fault behaviour settle_allocator addresses is glibc's")
+def test_settle_allocator_stops_the_page_faults_of_a_step_worth_of_buffers():
+    # A W1 step holds about ten 7,000-row buffers (224 KB each) and frees them. In a fresh
+    # process malloc gives the memory back to the system once that much is free, and the next
+    # step faults it in again, page by page; after settle_allocator it keeps it. Counted in
+    # subprocesses, so this process's own allocation history does not matter.
+    script = f"""
+import resource, sys
+import numpy as np
+sys.path.insert(0, {os.path.dirname(bench.__file__)!r})
+import run
+if sys.argv[1] == "settle":
+    run.settle_allocator()
+
+def step():
+    buffers = [np.ones((7000, 4)) for _ in range(10)]
+    del buffers
+
+step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+    faults = {mode: int(subprocess.run([sys.executable, "-c", script, mode], capture_output=True,
+                                       text=True, check=True, timeout=60).stdout)
+              for mode in ("fresh", "settle")}
+    pages = 20 * 10 * 224_000 // 4096
+    assert faults["fresh"] > pages // 4        # most of the buffers' pages, faulted in again
+    assert faults["settle"] < pages // 50
