@@ -475,7 +475,7 @@ def test_backward_releases_the_saved_buffers():
     x = leaf(np.ones(1000))
     h = x.exp()                          # Exp saves its output, the array of h
     out = (h * 2).sum()
-    buffer = weakref.ref(h.data)
+    buffer = weakref.ref(h._data)         # (h.data is a read-only view while the graph holds it)
     node = h.grad_fn
     del h
     gc.collect()
@@ -504,7 +504,7 @@ def test_retain_graph_keeps_the_saved_buffers():
     x = leaf(np.ones(10))
     h = x.exp()
     out = (h * 2).sum()
-    buffer = weakref.ref(h.data)
+    buffer = weakref.ref(h._data)
     del h
     out.backward(retain_graph=True)
     gc.collect()

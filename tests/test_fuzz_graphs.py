@@ -280,7 +280,7 @@ class RandomGraphs(RuleBasedStateMachine):
         x = self.pick(data)
         d = x.tensor.detach()
         assert not d.requires_grad and d.grad_fn is None
-        assert d.data is x.tensor.data                       # shared, not copied
+        assert np.shares_memory(d.data, x.tensor.data)       # shared, not copied
         self.add(Entry(d, "const", array=d.data.copy(), label="detach"))
 
     # -- backward ---------------------------------------------------------------------------

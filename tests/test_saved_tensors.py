@@ -176,16 +176,12 @@ def test_writing_into_the_data_array_is_caught():
         y.backward()
 
 
-@pytest.mark.parametrize("write", [
-    lambda x, h: x.data.__setitem__(0, 5.0),        # an input's array
-    lambda x, h: h.numpy().__setitem__(0, 0.0),     # an output the op saved (Exp)
-])
-def test_under_detect_anomaly_a_write_into_a_saved_array_is_caught(write):
+def test_under_detect_anomaly_a_write_into_a_saved_leaf_array_is_caught():
     x = leaf([1.0, 2.0])
     with mg.detect_anomaly():
         h = x.exp()
         y = (h * x).sum()
-        write(x, h)
+        x.data[0] = 5.0                                 # a leaf's array: yours to write
         with pytest.raises(RuntimeError, match=r"changed in place.*t\.data\[\.\.\.\]") as error:
             y.backward()
     assert "test_saved_tensors.py" in str(error.value)     # names the line that called the op
@@ -300,3 +296,42 @@ def test_a_change_during_backward_from_a_hook_is_caught_by_the_nodes_not_yet_run
     z.register_hook(change_w)
     with pytest.raises(RuntimeError, match="'w'.*changed in place"):
         z.sum().backward()
+
+
+# -- the arrays of op outputs are read-only while a graph holds them -------------------------
+
+@pytest.mark.parametrize("array_of", [lambda t: t.data, lambda t: t.numpy(), np.asarray],
+                         ids=["data", "numpy", "asarray"])
+def test_a_write_into_an_op_output_a_graph_saved_is_refused_in_normal_mode(array_of):
+    a = leaf([1.0, 2.0])
+    b = a * 2
+    c = b * b                                   # Mul saves b's array
+    with pytest.raises(ValueError, match="read-only"):
+        array_of(b)[...] = 5.0
+    c.sum().backward()
+    np.testing.assert_array_equal(a.grad, [8.0, 16.0])   # 2 * (2b) * 2 with b = 2a, untouched
+
+
+def test_a_detached_alias_of_an_op_output_is_read_only_too():
+    a = leaf([1.0, 2.0])
+    b = a.exp()
+    c = (b * b).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        b.detach().data[0] = 0.0
+    c.backward()
+    np.testing.assert_allclose(a.grad, 2 * np.exp(2 * np.array([1.0, 2.0])))
+
+
+def test_the_array_is_writable_again_once_backward_released_the_graph():
+    a = leaf([1.0, 2.0])
+    b = a * 2
+    (b * b).sum().backward()
+    b.data[0] = 7.0                             # nothing can use the old value any more
+    assert b.data[0] == 7.0
+
+
+def test_a_leafs_array_stays_writable():
+    a = leaf([1.0, 2.0])
+    (a * a).sum()
+    a.data[0] = 3.0
+    assert a.data[0] == 3.0

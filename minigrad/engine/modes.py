@@ -1,0 +1,152 @@
+"""Grad modes and anomaly mode: per-thread switches, usable as `with` blocks and as decorators.
+
+Each thread has its own switches, as in PyTorch: a `no_grad()` block in an
+inference thread does not stop a training thread from recording, and a new
+thread starts with recording on and anomaly mode off. The switches are
+attributes of a `threading.local`; their class-level values are the defaults
+every thread starts from.
+
+Reading a thread-local costs more than the rest of a small op's bookkeeping,
+so `switched.count` says how many switches are in effect in any thread: while
+it is 0, every thread is at the defaults and an op need not look further
+(`current()`).
+"""
+import functools
+import inspect
+import threading
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
+           "is_anomaly_enabled"]
+
+
+class _ThreadState(threading.local):
+    """The switches of the current thread (read on every op)."""
+    grad_enabled = True   # False inside no_grad(): nothing is recorded
+    anomaly = False       # True inside detect_anomaly()
+
+
+state = _ThreadState()
+
+
+class _Switched:
+    """How many mode blocks are open in all threads together (0: every thread at the defaults)."""
+    count = 0
+
+
+switched = _Switched()
+_count_lock = threading.Lock()
+
+
+def current():
+    """(grad_enabled, anomaly) for the calling thread."""
+    if switched.count:
+        return state.grad_enabled, state.anomaly
+    return True, False
+
+
+class _Mode:
+    """A switch of `state`, usable as a context manager and as a decorator.
+
+    As a decorator it covers the whole call, and for a generator function
+    every step of the generator: the switch is set each time the generator
+    runs and restored each time it yields, as PyTorch's decorators do.
+    """
+    attribute, value = None, None
+
+    def __enter__(self):
+        with _count_lock:
+            switched.count += 1
+        self._previous = getattr(state, self.attribute)
+        setattr(state, self.attribute, self.value)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(state, self.attribute, self._previous)
+        with _count_lock:
+            switched.count -= 1
+
+    def _fresh(self):
+        """A new switch with the same setting (a `with` block is entered once per object)."""
+        return type(self)()
+
+    def __call__(self, fn):
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def generator(*args, **kwargs):
+                return (yield from _run_generator_under(self, fn(*args, **kwargs)))
+            return generator
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self._fresh():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def _run_generator_under(mode, gen):
+    """Drive `gen`, with `mode` switched on while its body runs and off while it is suspended."""
+    with mode._fresh():
+        request = gen.send(None)
+    while True:
+        try:
+            response = yield request
+        except GeneratorExit:
+            with mode._fresh():
+                gen.close()
+            raise
+        except BaseException as error:
+            with mode._fresh():
+                request = gen.throw(error)
+        else:
+            with mode._fresh():
+                request = gen.send(response)
+
+
+class no_grad(_Mode):
+    """Record nothing: `with no_grad(): ...` or `@no_grad()` (also on generator functions).
+
+    Use it for inference and for in-place updates of parameters (an optimizer
+    step). It switches recording off for the current thread only.
+    """
+    attribute, value = "grad_enabled", False
+
+
+class enable_grad(_Mode):
+    """Record again inside a no_grad() block (current thread only)."""
+    attribute, value = "grad_enabled", True
+
+
+class set_grad_enabled(_Mode):
+    """Switch recording on or off: `with set_grad_enabled(mode): ...`.
+
+    Parameters: mode (bool), True to record, False not to (current thread only).
+    """
+    attribute = "grad_enabled"
+
+    def __init__(self, mode):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled takes True or False, got {mode!r}")
+        self.value = mode
+
+    def _fresh(self):
+        return type(self)(self.value)
+
+
+class detect_anomaly(_Mode):
+    """Raise at the first NaN or inf an op produces, forward or backward, naming the op and your line.
+
+    It also checksums every array an op saves for backward, so writes minigrad
+    cannot see (through `t.data[...]` of a leaf) are caught at backward. Slow:
+    for debugging. Per thread, like the grad modes.
+    """
+    attribute, value = "anomaly", True
+
+
+def is_grad_enabled():
+    """True when operations in this thread are being recorded (outside no_grad())."""
+    return state.grad_enabled if switched.count else True
+
+
+def is_anomaly_enabled():
+    """True inside detect_anomaly() in this thread."""
+    return state.anomaly if switched.count else False

@@ -1,0 +1,33 @@
+"""The built-in ops: each a `Function`, its backward beside its forward.
+
+Read them as a table of derivatives. Every backward is written only with
+operations that numpy arrays and Tensors both support (arithmetic, `@`,
+`.sum`, `.reshape`, numpy ufuncs, `call` of another op), so the same lines
+run on plain arrays in an ordinary backward and on Tensors, recorded, under
+`create_graph=True`: second derivatives come for free. Backwards may return
+gradients in a broadcast shape; the engine sums them back to each input's
+shape.
+
+- `arithmetic.py`: + - * / ** @ and negation.
+- `elementwise.py`: exp, log, sqrt, abs, clip, where, maximum, minimum, casts.
+- `activations.py`: relu, sigmoid, tanh (the table Linear fuses), softmax ...
+- `reductions.py`: sum, mean, max, min.
+- `shape.py`: reshape, transpose, broadcasting, indexing, concatenate, stack.
+- `linear.py`: the fused dense layer and its memory layout.
+- `tensor_methods.py`: these ops as Tensor's operators and methods.
+"""
+from .activations import (OUTPUT_ACTIVATIONS, LeakyReLU, LogSoftmax, OutputActivation, ReLU,
+                          Sigmoid, Softmax, Softplus, Tanh)
+from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub
+from .base import call
+from .elementwise import (Abs, Cast, Clip, Exp, Log, Maximum, Minimum, Sqrt, Where, maximum,
+                          minimum, where)
+from .linear import Linear, linear
+from .reductions import Max, Mean, Min, Sum
+from .shape import (BroadcastTo, Concatenate, GetItem, IndexAdd, Reshape, Stack, Transpose,
+                    broadcast_to, concatenate, stack)
+from . import tensor_methods
+
+tensor_methods.bind()
+
+_call = call   # the name nn and older code use
