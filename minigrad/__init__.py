@@ -3,7 +3,7 @@
 engine (Tensor, Function, graph walk) <- ops <- nn, optim <- data, io, viz.
 """
 from .engine import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad, grad,
-                     is_grad_enabled, no_grad)
+                     is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
 from .ops import broadcast_to, concatenate, linear, maximum, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
@@ -13,7 +13,8 @@ from . import viz
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "grad",
+__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+           "is_anomaly_enabled", "grad",
            "detect_anomaly", "AnomalyError", "concatenate", "stack", "where", "maximum",
            "minimum", "broadcast_to", "linear", "gradcheck", "gradgradcheck", "GradcheckError",
            "manual_seed", "nn", "optim", "data", "save", "load", "CheckpointError"]

@@ -1,5 +1,6 @@
 """detect_anomaly(): the first NaN or inf, forward or backward, raises AnomalyError naming the op
 and the line of user code that created it."""
+import os
 import sys
 
 import numpy as np
@@ -25,8 +26,10 @@ def assert_names(error, op, location, direction):
     message = str(error.value)
     assert message.startswith(f"{op}.{direction} produced"), message
     assert f"the op was called at {location}" in message, message
-    assert "minigrad" + "/" not in message.split("called at")[1].split(":")[0], \
-        "the location must be the user's line, not a line inside minigrad"
+    path = os.path.abspath(message.split("called at ")[1].split(":")[0])
+    package = os.path.dirname(os.path.abspath(mg.__file__))
+    assert not path.startswith(package + os.sep), \
+        "the location must be the user's line, not a line inside the minigrad package"
 
 
 # -- forward --------------------------------------------------------------------------

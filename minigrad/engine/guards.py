@@ -77,7 +77,7 @@ def _check_versions(node, create_graph):
     op = type(node).__name__
     roles = node._saved_roles
     for i, t in enumerate(node.inputs):
-        if not hasattr(t, "_changed_at") or t._changed_at < node._seq:
+        if not hasattr(t, "_changed_at") or _latest_change(t) < node._seq:
             continue
         if i in roles:
             if t._data is node.saved_tensors[roles.index(i)]:
@@ -96,6 +96,15 @@ def _check_versions(node, create_graph):
             f"the output of {op} was changed in place after {op} saved it for backward, so its "
             "gradient would be wrong; change a copy instead (y = y * 2 rather than y *= 2)"
             + where(node))
+
+
+def _latest_change(tensor):
+    """The clock reading of the latest change of `tensor`'s memory: its own, or of a tensor it views."""
+    latest = 0
+    while tensor is not None:
+        latest = max(latest, tensor._changed_at)
+        tensor = tensor._base
+    return latest
 
 
 OUTPUT = -1   # the role of a saved array that is the node's output (inputs are 0, 1, ...)

@@ -85,21 +85,24 @@ class _Mode:
 
 def _run_generator_under(mode, gen):
     """Drive `gen`, with `mode` switched on while its body runs and off while it is suspended."""
-    with mode._fresh():
-        request = gen.send(None)
-    while True:
-        try:
-            response = yield request
-        except GeneratorExit:
-            with mode._fresh():
-                gen.close()
-            raise
-        except BaseException as error:
-            with mode._fresh():
-                request = gen.throw(error)
-        else:
-            with mode._fresh():
-                request = gen.send(response)
+    try:
+        with mode._fresh():
+            request = gen.send(None)
+        while True:
+            try:
+                response = yield request
+            except GeneratorExit:
+                with mode._fresh():
+                    gen.close()
+                raise
+            except BaseException as error:
+                with mode._fresh():
+                    request = gen.throw(error)
+            else:
+                with mode._fresh():
+                    request = gen.send(response)
+    except StopIteration as stop:
+        return stop.value
 
 
 class no_grad(_Mode):
