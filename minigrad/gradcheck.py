@@ -53,7 +53,12 @@ def _outputs(fn, leaves):
             where = f" (as output {i} of a tuple)" if several else ""
             raise TypeError(f"the function under check must return a Tensor, not "
                             f"{type(o).__name__}{where}; a tuple of Tensors is fine too")
-    return tuple(o for o in (out if several else (out,)) if o.dtype.kind == "f")
+    floating = tuple(o for o in (out if several else (out,)) if o.dtype.kind == "f")
+    if not floating:
+        raise ValueError("gradcheck: nothing to compare, the function under check returned no "
+                         "floating-point Tensor (dtypes "
+                         f"{', '.join(str(o.dtype) for o in (out if several else (out,))) or 'none'})")
+    return floating
 
 
 def _flat_values(fn, leaves):
@@ -179,10 +184,13 @@ def _first_bad_op(outs, eps, atol, rtol, seed, order):
     for position, node in enumerate(graph_nodes(*outs), start=1):
         single, leaves = _single_op(node)
         try:
-            if order == 1:
-                message, _ = _compare(single, leaves, eps, atol, rtol)
-            else:
-                message, _ = _compare(_first_order(single, leaves, seed), leaves, eps, atol, rtol)
+            # Second order is checked only once first order is right, and says which failed.
+            message, _ = _compare(single, leaves, eps, atol, rtol)
+            if message and order == 2:
+                message = "its first-order backward is wrong already: " + message
+            elif order == 2:
+                message, _ = _compare(_first_order(single, leaves, seed), leaves, eps, atol, rtol,
+                                      label="second order: ")
         except Exception as error:   # an op whose backward crashes is the culprit too
             message = f"its backward raised {type(error).__name__}: {error}"
         if message:
@@ -289,7 +297,7 @@ def gradgradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, fast_mo
             return True
         culprit = _first_bad_op(_outputs(fn, leaves), eps, atol, rtol, seed, order=2)
     if culprit:
-        message += f"\nfirst op whose own backward is not differentiable: {culprit}"
+        message += f"\nfirst op whose backward is wrong or not differentiable: {culprit}"
     if not raise_exception:
         return False
     raise GradcheckError(message)

@@ -328,3 +328,9 @@ def test_defaulted_v_for_single_elements_equals_torch():
     g = lambda t: (t * t * t).sum()
     _assert_same(AF.hvp(g, x), TF.hvp(g, tx))
     _assert_same(AF.vhp(g, x), TF.vhp(g, tx))
+
+
+def test_numpy_scalars_and_empty_outputs():
+    J = AF.jacobian(lambda t: t * t, np.float32(3.0))     # a numpy scalar counts as a 0-d array
+    assert J.shape == () and J.dtype == np.float32 and J.item() == 6.0
+    assert AF.jacobian(lambda t: t[:0], np.array([1.0, 2.0])).shape == (0, 2)

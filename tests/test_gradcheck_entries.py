@@ -179,7 +179,7 @@ def test_gradgradcheck_reports_hessian_entries_and_names_the_op_whose_backward_i
         mg.gradgradcheck(lambda t: (CubeConstantDerivative.apply(t.tanh()) * 2).sum(), [leaf(X)])
     message = str(info.value)
     assert message.startswith("second order")
-    summary, culprit = message.split("\nfirst op whose own backward is not differentiable: ")
+    summary, culprit = message.split("\nfirst op whose backward is wrong or not differentiable: ")
     assert culprit.split()[0] == "CubeConstantDerivative"
     assert entries(culprit)
 
@@ -208,6 +208,21 @@ def test_gradgradcheck_names_a_backward_written_in_plain_numpy():
         mg.gradgradcheck(lambda t: NumpySin.apply(t * 2).sum(), [leaf(X)])
     culprit = str(info.value).split("not differentiable: ")[1]
     assert culprit.split()[0] == "NumpySin"
+
+
+def test_gradgradcheck_says_when_the_culprit_is_wrong_at_first_order_already():
+    with pytest.raises(mg.GradcheckError) as info:
+        mg.gradgradcheck(lambda t: (MatVecWrongEntry.apply(t.tanh()) ** 2).sum(), [leaf(X)])
+    culprit = str(info.value).split("not differentiable: ")[1]
+    assert culprit.startswith("MatVecWrongEntry (op 2 in the order they ran): its first-order")
+    (_, out_index, _, in_index, analytic, numeric), = entries(culprit)
+    assert (out_index + in_index) == MatVecWrongEntry.WRONG
+    assert analytic - numeric == pytest.approx(1.0, abs=1e-8)
+
+
+def test_a_function_returning_no_floating_point_tensor_is_refused():
+    with pytest.raises(ValueError, match="no floating-point Tensor.*int64"):
+        mg.gradcheck(lambda t: (t * 2).astype(np.int64), [leaf(X)])
 
 
 # -- (d) fast_mode and raise_exception ---------------------------------------------------------

@@ -36,8 +36,8 @@ def _as_tuple(value, what, where, arrays_allowed=True):
         raise ValueError(f"{where}: {what} is an empty tuple")
     result = []
     for i, item in enumerate(items):
-        if arrays_allowed and isinstance(item, np.ndarray):
-            item = Tensor(item)
+        if arrays_allowed and isinstance(item, (np.ndarray, np.generic)):
+            item = Tensor(np.asarray(item))   # a numpy scalar (a 0-d result) counts as an array
         if not isinstance(item, Tensor):
             which = f"{what}[{i}]" if is_tuple else what
             kinds = "a Tensor or an array" if arrays_allowed else "a Tensor"
