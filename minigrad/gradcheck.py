@@ -48,16 +48,17 @@ def _outputs(fn, leaves):
     """fn(*leaves) as a tuple of its floating-point output Tensors (fn may return a tuple)."""
     out = fn(*leaves)
     several = isinstance(out, tuple)
-    for i, o in enumerate(out if several else (out,)):
+    outs = out if several else (out,)
+    for i, o in enumerate(outs):
         if not isinstance(o, Tensor):
             where = f" (as output {i} of a tuple)" if several else ""
             raise TypeError(f"the function under check must return a Tensor, not "
                             f"{type(o).__name__}{where}; a tuple of Tensors is fine too")
-    floating = tuple(o for o in (out if several else (out,)) if o.dtype.kind == "f")
+    floating = tuple(o for o in outs if o.dtype.kind == "f")
     if not floating:
+        dtypes = ", ".join(str(o.dtype) for o in outs) or "none"
         raise ValueError("gradcheck: nothing to compare, the function under check returned no "
-                         "floating-point Tensor (dtypes "
-                         f"{', '.join(str(o.dtype) for o in (out if several else (out,))) or 'none'})")
+                         f"floating-point Tensor (dtypes {dtypes})")
     return floating
 
 
@@ -208,13 +209,12 @@ def _first_order(fn, leaves, seed):
     outs = _outputs(fn, leaves)
     if sum(o.size for o in outs) == 1:
         weights = [np.ones(o.shape) for o in outs]
+        label = ("the gradients of fn (one output per checked input), whose Jacobian is fn's "
+                 "Hessian")
     else:
         rng = np.random.default_rng(seed + 1)
         weights = [rng.standard_normal(o.shape) for o in outs]
-
-    first_order_label = ("the gradients of fn (output element i is d fn / d input[i]), so the "
-                         "checked Jacobian is fn's Hessian" if sum(o.size for o in outs) == 1 else
-                         f"the gradients of sum(w * fn) for fixed random weights w (seed {seed + 1})")
+        label = f"the gradients of sum(w * fn) for fixed random weights w (seed {seed + 1})"
 
     def first_order(*ts):
         outs = _outputs(fn, ts)
@@ -225,7 +225,7 @@ def _first_order(fn, leaves, seed):
                          grad_outputs=[w for _, w in live], create_graph=True, allow_unused=True)
         return tuple(Tensor(np.zeros(ts[k].shape)) if g is None else g
                      for k, g in zip(checked, grads))
-    first_order.label = first_order_label
+    first_order.label = label
     return first_order
 
 
