@@ -223,8 +223,10 @@ def assert_gradients(fn, *inputs, second_order=True, **tolerances):
     `inputs` are passed to `fn` in order. Tensors and float arrays among them
     are checked (those that require grad, if any do; all of them otherwise),
     in float64; anything else (ints, None, tuples, integer index arrays) is
-    passed through unchanged. `tolerances` go to `minigrad.gradcheck`
-    (eps, atol, rtol, seed).
+    passed through unchanged. `tolerances` go to `minigrad.gradcheck` and
+    `minigrad.gradgradcheck` (eps, atol, rtol, seed, fast_mode). A failure
+    names a Jacobian entry (output element, input element, analytic and
+    numeric values) and the first op whose backward is wrong.
 
     >>> x = Tensor([0.5, -1.0], requires_grad=True)
     >>> assert_gradients(lambda x: (x * x).sum(), x)
