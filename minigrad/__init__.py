@@ -7,7 +7,8 @@ from .engine import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad
 from .ops import broadcast_to, concatenate, linear, maximum, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
-from . import nn, optim, data
+from . import nn, optim, data, functional
+from .functional import functional_call
 from .io import CheckpointError, load, save
 from . import viz
 
@@ -17,4 +18,4 @@ __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "
            "is_anomaly_enabled", "grad",
            "detect_anomaly", "AnomalyError", "concatenate", "stack", "where", "maximum",
            "minimum", "broadcast_to", "linear", "gradcheck", "gradgradcheck", "GradcheckError",
-           "manual_seed", "nn", "optim", "data", "save", "load", "CheckpointError"]
+           "manual_seed", "nn", "optim", "data", "functional", "functional_call", "save", "load", "CheckpointError"]
