@@ -206,4 +206,5 @@ class ViewFunction(Function):
             data = args[0]._data
             if base is data or base is data.base:
                 tensor._base = args[0]
+                args[0]._has_views = True
         return tensor

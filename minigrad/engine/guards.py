@@ -29,8 +29,9 @@ clock = itertools.count(1)
 
 
 class _Changes:
-    """The clock reading of the latest in-place change of any tensor (process-wide)."""
-    last = 0
+    """The clock readings of the latest in-place change of any tensor (process-wide)."""
+    last = 0          # of any change: an in-place write, new .data, or a recorded in-place op
+    last_rebind = 0   # of the latest recorded in-place op (Tensor._rebind)
 
 
 changes = _Changes()
@@ -56,17 +57,32 @@ def note_new_data(tensor):
     tensor._changed_at = changes.last = next(clock)
 
 
-def needs_check(node):
-    """True when the walk must run `check_node` before `node`'s backward."""
-    return (node.saved_tensors and changes.last > node._seq) or node._fingerprints is not None
+def note_rebind():
+    """Record a recorded in-place op (Tensor._rebind); returns its clock reading."""
+    changes.last = changes.last_rebind = when = next(clock)
+    return when
+
+
+def resolve_inputs(node):
+    """Swap each input a recorded in-place op has changed since `node` was made for its earlier self."""
+    inputs = node.inputs
+    if any(getattr(t, "_history", None) for t in inputs):
+        node.inputs = tuple(t._as_of(node._seq) if getattr(t, "_history", None) else t
+                            for t in inputs)
 
 
 def check_node(node, create_graph):
-    """Raise if an array `node` saved was changed in place after its forward.
+    """Bring `node` up to date with what changed after it was made; raise if that breaks it.
 
-    In-place changes through Tensor operators are seen by their clock reading;
-    under detect_anomaly(), writes minigrad cannot see by their checksums.
+    The walk calls this only when some change came after the node (or under
+    detect_anomaly()). Inputs that a recorded in-place op changed since are
+    swapped for their earlier selves; then an array the node saved must not
+    have been changed in place: such changes through Tensor operators are seen
+    by their clock reading, and under detect_anomaly() writes minigrad cannot
+    see by their checksums.
     """
+    if changes.last_rebind > node._seq:
+        resolve_inputs(node)
     if node.saved_tensors and changes.last > node._seq:
         _check_versions(node, create_graph)
     if node._fingerprints is not None:   # after the check above, whose messages name the tensor

@@ -58,6 +58,8 @@ class Tensor:
     _changed_at = 0   # the guards' clock reading of the latest such change
     _hooks = None
     _base = None      # the tensor whose array this one views (detach(), a slice, a reshape)
+    _has_views = False   # some view (a slice, a reshape, a transpose) shares this array
+    _history = None   # ((clock reading, this tensor before), ...): its recorded in-place ops
     name = None
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
@@ -111,6 +113,36 @@ class Tensor:
     def _changed_in_place(self):
         """Note an in-place change of this tensor's array, for every op that saved that array."""
         guards.note_change(self)
+
+    def _rebind(self, result):
+        """Make this tensor stand for `result`: an in-place op recorded in the graph, as PyTorch does.
+
+        `x += y` on a tensor in a graph computes `x + y` as a new node and makes
+        the object `x` stand for it, with the new `grad_fn`. Ops that used `x`
+        before still mean its old value: the old state moves to a new Tensor,
+        kept in `_history`, which the walk hands those ops instead (see
+        `as_of`). The old array is not written, so what they saved stays right.
+        """
+        if self._base is not None or self._has_views:
+            raise RuntimeError(
+                f"an in-place change of a {self._describe()} that "
+                f"{'is a view of another tensor' if self._base is not None else 'has views'} "
+                "(a slice, reshape, transpose or detach()) cannot be recorded in the graph: the "
+                "views would not see the new value; write `x = x + y` instead, or change a copy")
+        before = _allocate(Tensor)
+        before._data, before._ctx, before._requires_grad = self._data, self._ctx, self._requires_grad
+        before.__dict__.update(self.__dict__)
+        when = guards.note_rebind()
+        self._history = (self._history or ()) + ((when, before),)
+        self._data, self._ctx, self._requires_grad = result._data, result._ctx, result._requires_grad
+        self._version += 1
+
+    def _as_of(self, seq):
+        """This tensor as it was when the node numbered `seq` was made (see `_rebind`)."""
+        for when, before in self._history:
+            if seq < when:
+                return before
+        return self
 
     @property
     def requires_grad(self):
@@ -173,6 +205,7 @@ class Tensor:
         """
         alias = Tensor(self._data)
         alias._base = self
+        self._has_views = True
         return alias
 
     def __repr__(self):

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .function import Function
-from .guards import changes, check_finite, check_input_gradients, check_node
+from .guards import changes, check_finite, check_input_gradients, check_node, resolve_inputs
 from .modes import is_anomaly_enabled, is_grad_enabled, set_grad_enabled
 from .tensor import Tensor, new_tensor
 
@@ -219,8 +219,8 @@ def backward(roots, seeds, retain_graph, create_graph, targets=None):
                 found[wanted[node]] = g
                 if node not in runs:
                     continue     # nothing grad() asked for lies below this node
-            if (node.saved_tensors and changes.last > node._seq) or node._fingerprints is not None:
-                check_node(node, create_graph)   # guard 1: saved arrays unchanged since forward
+            if changes.last > node._seq or node._fingerprints is not None:
+                check_node(node, create_graph)   # guard 1: up to date, saved arrays unchanged
             if create_graph:
                 input_grads = _differentiable_backward(node, g)
             else:
@@ -297,6 +297,8 @@ def graph_nodes(*roots):
             continue
         if node.inputs is None:
             raise RuntimeError(_RELEASED)
+        if changes.last_rebind > node._seq:
+            resolve_inputs(node)
         seen[node] = None
         stack.extend(t._ctx for t, need in zip(node.inputs, node.needs_input_grad)
                      if need and t._ctx is not None)

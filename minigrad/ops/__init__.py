@@ -15,6 +15,7 @@ shape.
 - `shape.py`: reshape, transpose, broadcasting, indexing, concatenate, stack.
 - `linear.py`: the fused dense layer and its memory layout.
 - `tensor_methods.py`: these ops as Tensor's operators and methods.
+- `in_place.py`: `x += y` and `x[i] = v`, recorded in the graph when they must be.
 """
 from .activations import (OUTPUT_ACTIVATIONS, LeakyReLU, LogSoftmax, OutputActivation, ReLU,
                           Sigmoid, Softmax, Softplus, Tanh)
@@ -26,8 +27,10 @@ from .linear import Linear, linear
 from .reductions import Max, Mean, Min, Sum
 from .shape import (BroadcastTo, Concatenate, GetItem, IndexAdd, Reshape, Stack, Transpose,
                     broadcast_to, concatenate, stack)
-from . import tensor_methods
+from .in_place import SetItem
+from . import in_place, tensor_methods
 
 tensor_methods.bind()
+in_place.bind()
 
 _call = call   # the name nn and older code use

@@ -4,11 +4,9 @@ The engine's Tensor knows no op; this file gives it `+`, `.sum()`, `.exp()`
 and the rest. They are written as methods of `_TensorMethods` (so `help()`
 shows each one's parameters) and copied onto Tensor by `bind()`.
 """
-import operator
-
 import numpy as np
 
-from ..engine import Tensor, is_grad_enabled
+from ..engine import Tensor
 from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub
 from .elementwise import Abs, Cast, Clip, Exp, Log, Maximum, Minimum, Sqrt
@@ -27,27 +25,6 @@ def _compare(ufunc):
     compare.__name__ = f"__{ufunc.__name__}__"
     compare.__doc__ = f"Elementwise numpy.{ufunc.__name__}, a boolean Tensor (no gradient)."
     return compare
-
-
-def _in_place(op):
-    """`x op= y` on the array, for a tensor nothing records (an optimizer's update, say)."""
-    def method(self, other):
-        if isinstance(other, Tensor):
-            if other._requires_grad and is_grad_enabled():
-                raise RuntimeError(f"an in-place {op.__name__} with a {other._describe()} that "
-                                   "requires grad would not be recorded; write `x = x + y` "
-                                   "instead")
-            other = other._data
-        if self._requires_grad and is_grad_enabled():
-            raise RuntimeError(f"in-place change of a {self._describe()} that requires grad: "
-                               "wrap it in `with minigrad.no_grad():` (e.g. an optimizer step) "
-                               "or write `x = x + y` to record it")
-        op(self._data, other)   # numpy's in-place operator; it refuses unsafe casts (float into int)
-        self._changed_in_place()
-        return self
-    method.__name__ = f"__{op.__name__}__"
-    method.__doc__ = f"In-place {op.__name__[1:]} of the array (under no_grad(), or with nothing recorded)."
-    return method
 
 
 class _TensorMethods:
@@ -101,10 +78,6 @@ class _TensorMethods:
     __lt__, __le__ = _compare(np.less), _compare(np.less_equal)
     __gt__, __ge__ = _compare(np.greater), _compare(np.greater_equal)
     __eq__, __ne__ = _compare(np.equal), _compare(np.not_equal)
-    __iadd__ = _in_place(operator.iadd)
-    __isub__ = _in_place(operator.isub)
-    __imul__ = _in_place(operator.imul)
-    __itruediv__ = _in_place(operator.itruediv)
 
     # -- reductions (numpy's axis and keepdims) ----------------------------------------
     def sum(self, axis=None, keepdims=False):
