@@ -3,7 +3,8 @@
 engine (Tensor, Function, graph walk) <- ops <- nn, optim <- data, io, viz.
 """
 from .engine import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad, grad,
-                     is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
+                     is_anomaly_enabled, is_grad_enabled, no_grad, once_differentiable,
+                     set_grad_enabled)
 from .ops import broadcast_to, concatenate, linear, maximum, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
@@ -14,7 +15,7 @@ from . import viz
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+__all__ = ["Tensor", "Function", "once_differentiable", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "is_anomaly_enabled", "grad",
            "detect_anomaly", "AnomalyError", "concatenate", "stack", "where", "maximum",
            "minimum", "broadcast_to", "linear", "gradcheck", "gradgradcheck", "GradcheckError",

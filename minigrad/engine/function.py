@@ -51,6 +51,9 @@ class Function:
     _out_id = None        # id() of the array forward returned (alive as long as a saved value is)
     _params = {}          # the keyword arguments of apply (read-only here: never mutated)
     _output_changed = False   # the output was changed in place (see guards.note_change)
+    _out_ids = None       # for several outputs: the id() of each (see outputs.py)
+    _non_differentiable_ids = frozenset()   # outputs marked by mark_non_differentiable
+    _internal = False     # True for the engine's own nodes, which are no op of the user's
     _hooks = None
     _trace = None         # where the op was called from, under detect_anomaly()
     _fingerprints = None  # checksums of the saved arrays, under detect_anomaly()
@@ -74,12 +77,26 @@ class Function:
         """
         self.saved_tensors = values
 
+    def mark_non_differentiable(self, *outputs):
+        """Call in forward with output arrays (such as indices) that get no gradient.
+
+        Their Tensors do not require grad; backward still receives a gradient
+        argument for them (zeros).
+        """
+        self._non_differentiable_ids = frozenset(id(o) for o in outputs)
+
+    def _mark_output_changed(self):
+        self._output_changed = True
+
     def _differentiable_saved(self):
         """The saved values as the graph's Tensors, by role (inputs, the output; others constants)."""
         result = []
         for value, role in zip(self.saved_tensors, self._saved_roles):
-            if role is None:
-                result.append(new_tensor(value, None) if isinstance(value, np.ndarray) else value)
+            if role is None:   # a constant; requiring grad, so that a use of it is recorded
+                result.append(Tensor(value, requires_grad=np.result_type(value).kind == "f")
+                              if isinstance(value, (np.ndarray, np.generic)) else value)
+            elif role < 0 and self._out_ids is not None:   # output -role-1 of several
+                result.append(outputs.output_tensor(self, -role - 1, value))
             elif role == OUTPUT:
                 result.append(new_tensor(np.asarray(value), self))
             else:
@@ -145,6 +162,14 @@ class Function:
             out = cls.forward(ctx, *arrays, **params)
         returned = out
         if type(out) is not np.ndarray:
+            if type(out) is tuple:   # several outputs: see outputs.py
+                if record:
+                    ctx._seq = next(_clock)
+                    if params:
+                        ctx._params = params
+                    if ctx.saved_tensors:
+                        ctx._forward_args = (args[0]._data,) if arrays is None else tuple(arrays)
+                return outputs.make_outputs(ctx, out, record, anomaly)
             out = np.asarray(out)   # numpy returns scalars, not 0-d arrays, for 0-d results
         if anomaly:
             guards.watch_forward(ctx, out)
@@ -168,14 +193,15 @@ class Function:
 
     @property
     def _saved_roles(self):
-        """Per saved value: the position of the input it is, OUTPUT, or None (a constant)."""
+        """Per saved value: the position of the input it is, -1 - k for output k (OUTPUT), or None."""
         roles = []
+        out_ids = self._out_ids or (self._out_id,)
         for value in self.saved_tensors:
-            if id(value) == self._out_id:
-                roles.append(OUTPUT)
+            if id(value) in out_ids:
+                roles.append(-1 - out_ids.index(id(value)))   # OUTPUT for output 0
                 continue
             for i, array in enumerate(self._forward_args):
-                if array is value and isinstance(self.inputs[i], Tensor):
+                if array is value:
                     roles.append(i)
                     break
             else:
@@ -208,3 +234,6 @@ class ViewFunction(Function):
                 tensor._base = args[0]
                 args[0]._has_views = True
         return tensor
+
+
+from . import outputs   # noqa: E402 (outputs.py builds on Function)

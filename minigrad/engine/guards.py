@@ -47,7 +47,7 @@ def note_change(tensor):
         tensor._version += 1
         tensor._changed_at = changes.last = next(clock)
         if tensor._ctx is not None:   # the output of an op, which may have saved it
-            tensor._ctx._output_changed = True
+            tensor._ctx._mark_output_changed()
         tensor = tensor._base
 
 
@@ -107,7 +107,7 @@ def _check_versions(node, create_graph):
                     f"{t._describe()} (input {i} of {op}) got new .data after {op} used it, so a "
                     "create_graph backward cannot differentiate through its old value; assign "
                     ".data after computing the gradients" + where(node))
-    if node._output_changed and OUTPUT in roles:
+    if node._output_changed and any(role is not None and role < 0 for role in roles):
         raise RuntimeError(
             f"the output of {op} was changed in place after {op} saved it for backward, so its "
             "gradient would be wrong; change a copy instead (y = y * 2 rather than y *= 2)"

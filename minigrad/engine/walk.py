@@ -16,6 +16,8 @@ import math
 import numpy as np
 
 from .function import Function
+from .higher_order import differentiable_backward
+from .outputs import is_gradients
 from .guards import changes, check_finite, check_input_gradients, check_node, resolve_inputs
 from .modes import is_anomaly_enabled, is_grad_enabled, set_grad_enabled
 from .tensor import Tensor, new_tensor
@@ -69,6 +71,8 @@ def _conform(grad, data, node, tensor):
     one for 0-d results, and the next op's arithmetic on it is ten times faster
     than on a 0-d array. Leaves, hooks and grad() get arrays (see as_gradient).
     """
+    if is_gradients(grad):
+        return grad   # for the outputs of a multi-output node: they keep their own shapes
     if not isinstance(grad, (np.ndarray, np.generic, Tensor)):
         grad = np.asarray(grad, dtype=data.dtype)   # a Python number
     if grad.shape != data.shape:
@@ -151,16 +155,6 @@ def _run_hooks(hooks, grad):
 
 # -- the walk -----------------------------------------------------------------------------------
 
-def _differentiable_backward(node, g):
-    """Run node's backward on Tensors, recorded: the saved arrays are swapped for the graph's Tensors."""
-    arrays = node.saved_tensors
-    node.saved_tensors = node._differentiable_saved()
-    try:
-        return node.backward(node, g)
-    finally:
-        node.saved_tensors = arrays
-
-
 def _nodes_toward(roots, targets):
     """For grad(): the nodes whose backward must run to reach `targets`, and what may get a gradient.
 
@@ -222,7 +216,7 @@ def backward(roots, seeds, retain_graph, create_graph, targets=None):
             if changes.last > node._seq or node._fingerprints is not None:
                 check_node(node, create_graph)   # guard 1: up to date, saved arrays unchanged
             if create_graph:
-                input_grads = _differentiable_backward(node, g)
+                input_grads = differentiable_backward(node, g)
             else:
                 input_grads = node.backward(node, g)
             if type(input_grads) is not tuple:
