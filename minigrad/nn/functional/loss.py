@@ -200,7 +200,7 @@ def binary_cross_entropy(probs, target, reduction="mean", *, weight=None):
     outside = ~((values >= 0) & (values <= 1))
     if outside.any():
         raise ValueError(f"{where}: the input must hold probabilities in [0, 1], got "
-                         f"{values[outside].flat[0]!r} (use binary_cross_entropy_with_logits "
+                         f"{values[outside].flat[0]} (use binary_cross_entropy_with_logits "
                          "for logits)")
     if weight is not None:
         weight = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=values.dtype)
