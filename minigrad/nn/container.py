@@ -59,7 +59,7 @@ class Sequential(Module):
 
     def __getitem__(self, index):
         items = list(self._modules.items())
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer, slice)):
+        if not (is_integer(index) or isinstance(index, slice)):
             raise TypeError(f"Sequential indices are integers or slices, not "
                             f"{type(index).__name__} ({index!r}); getattr(model, name) gets a "
                             "submodule by name")

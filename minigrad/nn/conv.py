@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from ..engine import Tensor
 from ..validation import is_flag, is_integer
 from . import functional as F
 from .functional.conv import _pair, _single
@@ -55,6 +56,9 @@ class _ConvNd(Module):
                     dilation=unwrap(self.dilation))
 
     def forward(self, x):
+        """The convolution of x with this layer's weight and bias."""
+        if not isinstance(x, Tensor):   # data in the parameters' dtype: float32 model, float32 out
+            x = np.asarray(x, dtype=self.weight.dtype)
         conv = F.conv2d if self._spatial == 2 else F.conv1d
         return conv(x, self.weight, self.bias, **self._settings())
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..engine import Tensor
 from .hooks import RemovableHandle, _ForwardHooks
-from ..validation import check_flag, first_non_finite, loaded_array, refuse_if_problems
+from ..validation import check_flag, first_non_finite, is_flag, loaded_array, refuse_if_problems
 
 __all__ = ["Parameter", "Module"]
 
@@ -170,6 +170,7 @@ class Module:
 
     # -- running -----------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        """The computation of this module; subclasses define it, and calling the module runs it."""
         raise NotImplementedError(f"{type(self).__name__} defines no forward()")
 
     def __call__(self, *args, **kwargs):
@@ -224,11 +225,13 @@ class Module:
 
     # -- the tree ---------------------------------------------------------------
     def named_children(self):
+        """(name, module) for each direct submodule, in assignment order."""
         for name, module in self._modules.items():
             if module is not None:
                 yield name, module
 
     def children(self):
+        """Each direct submodule, in assignment order."""
         for _, module in self.named_children():
             yield module
 
@@ -247,6 +250,7 @@ class Module:
             stack.extend(reversed(children))   # depth first, in assignment order
 
     def modules(self):
+        """This module and every submodule, depth first, each once."""
         for _, module in self.named_modules():
             yield module
 
@@ -369,7 +373,7 @@ class Module:
 
     def train(self, mode=True):
         """Set `training` on this module and every submodule (Dropout reads it); returns self."""
-        if not isinstance(mode, (bool, np.bool_)):
+        if not is_flag(mode):
             raise TypeError(f"train(mode) takes True or False, got {mode!r} of type "
                             f"{type(mode).__name__}")
         for module in self.modules():
@@ -417,7 +421,7 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict takes a mapping of names to arrays, "
                             f"not a {type(state_dict).__name__}")
-        if not isinstance(strict, (bool, np.bool_)):
+        if not is_flag(strict):
             raise TypeError(f"strict must be True or False, got {strict!r}")
         expected = {key: (owner, name, value) for key, owner, name, value in self._state_items()}
         missing = [key for key in expected if key not in state_dict]
