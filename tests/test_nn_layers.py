@@ -272,3 +272,14 @@ def test_pad_puts_pytorchs_order_last_axis_first():
     expected = np.pad(x, ((0, 1), (1, 2)), constant_values=7.0)
     np.testing.assert_array_equal(out.numpy(), expected)
     assert_gradients(lambda x: F.pad(x, (1, 2, 0, 1)) ** 2, x)
+
+
+def test_a_float32_cnn_computes_and_keeps_state_in_float32():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.GELU(),
+                          nn.MaxPool2d(2), nn.AvgPool2d(2), nn.Flatten(), nn.LayerNorm(16),
+                          nn.ELU(), nn.SiLU(), nn.Linear(16, 3)).float()
+    out = model(RNG.random((5, 1, 8, 8)))          # float64 data is cast to the model's dtype
+    assert out.dtype == np.float32
+    F.cross_entropy(out, np.arange(5) % 3, weight=[1.0, 2.0, 3.0], label_smoothing=0.1).backward()
+    assert all(p.grad.dtype == np.float32 for p in model.parameters())
+    assert model[1].running_mean.dtype == model[1].running_var.dtype == np.float32

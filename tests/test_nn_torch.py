@@ -261,3 +261,17 @@ def test_init_formulas_match_torchs_bounds_and_gains():
                         ("selu", None), ("sigmoid", None), ("conv2d", None)]:
         assert nn.init.calculate_gain(name, param) == pytest.approx(
             tnn.init.calculate_gain(name, param), rel=1e-15)
+
+
+def test_a_whole_cnn_moves_to_torch_through_its_state_dict():
+    ours = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(4, 6, 3, padding=1), nn.BatchNorm2d(6), nn.GELU(),
+                         nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.LayerNorm(6),
+                         nn.Linear(6, 3))
+    theirs = tnn.Sequential(tnn.Conv2d(1, 4, 3, padding=1), tnn.BatchNorm2d(4), tnn.ReLU(),
+                            tnn.MaxPool2d(2), tnn.Conv2d(4, 6, 3, padding=1), tnn.BatchNorm2d(6),
+                            tnn.GELU(), tnn.AdaptiveAvgPool2d((1, 1)), tnn.Flatten(),
+                            tnn.LayerNorm(6), tnn.Linear(6, 3))
+    ours(RNG.standard_normal((8, 1, 8, 8)))      # a training step moves the running statistics
+    compare_module(ours, theirs, RNG.standard_normal((5, 1, 8, 8)))
+    compare_module(ours, theirs, RNG.standard_normal((5, 1, 8, 8)), train=False)

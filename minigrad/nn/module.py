@@ -18,7 +18,8 @@ import numpy as np
 
 from ..engine import Tensor
 from .hooks import RemovableHandle, _ForwardHooks
-from ..validation import check_flag, first_non_finite, is_flag, loaded_array, refuse_if_problems
+from ..validation import (check_flag, first_non_finite, has_real_dtype, is_flag, loaded_array,
+                          refuse_if_problems)
 
 __all__ = ["Parameter", "Module"]
 
@@ -134,7 +135,7 @@ class Module:
         except (TypeError, ValueError) as error:
             raise TypeError(f"{type(self).__name__}: buffer '{name}' must be an array of numbers "
                             f"({error})") from None
-        if array.dtype.kind not in "biuf":
+        if not has_real_dtype(array):
             raise TypeError(f"{type(self).__name__}: buffer '{name}' must hold real numbers, got "
                             f"dtype {array.dtype}")
         return array

@@ -12,7 +12,7 @@ import numpy as np
 from ... import ops
 from ...engine import Function, Tensor
 from ...ops import _call
-from ...validation import is_real_number
+from ...validation import is_flag, is_real_number
 from ._checks import (_as_float_like, _check_reduction, _check_same_shape, _dtype, _loss_input,
                       _per_element, _reduce)
 
@@ -263,7 +263,7 @@ def kl_div(input, target, reduction="mean", *, log_target=False):
     if reduction not in ("mean", "batchmean", "sum", "none"):
         raise ValueError(f"{where}: reduction must be one of 'mean', 'batchmean', 'sum', 'none'; "
                          f"got {reduction!r}")
-    if not isinstance(log_target, (bool, np.bool_)):
+    if not is_flag(log_target):
         raise TypeError(f"{where}: log_target must be True or False, got {log_target!r}")
     input, target = _pair(where, input, target, "mean" if reduction == "batchmean" else reduction)
     shape = input.shape
