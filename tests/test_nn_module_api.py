@@ -183,3 +183,12 @@ def test_conv2d_default_init_is_pytorchs_bound():
     bound = 1 / math.sqrt(8 * 9)
     assert np.abs(conv.weight.data).max() <= bound and np.abs(conv.bias.data).max() <= bound
     assert np.abs(conv.weight.data).max() > 0.95 * bound
+
+
+def test_a_buffer_name_taken_over_by_a_parameter_stops_being_a_buffer():
+    layer = nn.Linear(2, 2)
+    layer.register_buffer("extra", np.zeros(2))
+    layer.extra = nn.Parameter(np.ones(2))
+    assert "extra" in dict(layer.named_parameters()) and "extra" not in dict(layer.named_buffers())
+    with pytest.raises(KeyError, match="attribute 'training' already exists"):
+        layer.register_buffer("training", np.zeros(1))

@@ -275,3 +275,48 @@ def test_a_whole_cnn_moves_to_torch_through_its_state_dict():
     ours(RNG.standard_normal((8, 1, 8, 8)))      # a training step moves the running statistics
     compare_module(ours, theirs, RNG.standard_normal((5, 1, 8, 8)))
     compare_module(ours, theirs, RNG.standard_normal((5, 1, 8, 8)), train=False)
+
+
+def _second_order_pair(ours, theirs, *arrays, tol=TOL):
+    """d/dx of <v, d loss/dx> for every input, ours and torch's (create_graph), compared."""
+    ms = [mg.Tensor(a, requires_grad=True) for a in arrays]
+    ts = [t64(a, grad=True) for a in arrays]
+    grads_m = mg.grad(ours(*ms), ms, create_graph=True)
+    grads_t = torch.autograd.grad(theirs(*ts), ts, create_graph=True)
+    vs = [RNG.standard_normal(a.shape) for a in arrays]
+    sum(((g * v).sum() for g, v in zip(grads_m, vs)), start=mg.Tensor(0.0)).backward()
+    sum((g * t64(v)).sum() for g, v in zip(grads_t, vs)).backward()
+    for m, t in zip(ms, ts):
+        np.testing.assert_allclose(m.grad, t.grad.numpy(), **tol)
+
+
+def test_second_derivatives_of_conv_norms_and_losses_match_torch():
+    x, w, b = RNG.standard_normal((2, 2, 5, 5)), RNG.standard_normal((3, 2, 3, 3)), RNG.standard_normal(3)
+    _second_order_pair(lambda x, w, b: (F.conv2d(x, w, b, stride=2, padding=1) ** 2).sum(),
+                       lambda x, w, b: (TF.conv2d(x, w, b, stride=2, padding=1) ** 2).sum(), x, w, b)
+    _second_order_pair(lambda x, w: (F.conv1d(x, w, dilation=2) ** 3).sum(),
+                       lambda x, w: (TF.conv1d(x, w, dilation=2) ** 3).sum(),
+                       RNG.standard_normal((2, 2, 7)), RNG.standard_normal((3, 2, 2)))
+    g, h = RNG.standard_normal(3), RNG.standard_normal(3)
+    _second_order_pair(lambda x, g, h: (F.batch_norm(x, None, None, g, h, training=True) ** 3).sum(),
+                       lambda x, g, h: (TF.batch_norm(x, None, None, g, h, training=True) ** 3).sum(),
+                       RNG.standard_normal((4, 3, 2)), g, h)
+    _second_order_pair(lambda x: (F.layer_norm(x, (4,)) ** 3).sum(),
+                       lambda x: (TF.layer_norm(x, (4,)) ** 3).sum(), RNG.standard_normal((3, 4)))
+    _second_order_pair(lambda x: (F.avg_pool2d(x, 2, 1) ** 3).sum(),
+                       lambda x: (TF.avg_pool2d(x, 2, 1) ** 3).sum(), RNG.standard_normal((1, 2, 4, 4)))
+    probs = np.exp(RNG.standard_normal((6, 4)))
+    probs /= probs.sum(axis=1, keepdims=True)
+    _second_order_pair(
+        lambda z: F.cross_entropy(z, LABELS, weight=WEIGHT, label_smoothing=0.2),
+        lambda z: TF.cross_entropy(z, torch.tensor(LABELS), t64(WEIGHT), label_smoothing=0.2), LOGITS)
+    _second_order_pair(lambda z, p: F.kl_div(F.log_softmax(z), p, "batchmean"),
+                       lambda z, p: TF.kl_div(TF.log_softmax(z, 1), p, reduction="batchmean"),
+                       LOGITS, probs)
+    _second_order_pair(lambda p, y: F.huber_loss(p, y, delta=1.5) * 3,
+                       lambda p, y: TF.huber_loss(p, y, delta=1.5) * 3, PRED, TARGET)
+    _second_order_pair(lambda p, y: F.binary_cross_entropy(p, y, "sum"),
+                       lambda p, y: TF.binary_cross_entropy(p, y, reduction="sum"),
+                       RNG.uniform(0.1, 0.9, (3, 2)), RNG.uniform(0, 1, (3, 2)),
+                       # terms of size 1/p^2 cancel here: the two formulas round differently
+                       tol=dict(rtol=1e-10, atol=1e-8))

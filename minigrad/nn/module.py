@@ -74,11 +74,13 @@ class Module:
             modules = self._modules
             if isinstance(value, Parameter):
                 modules.pop(name, None)
+                self._buffers.pop(name, None)
                 params[name] = value
                 if value.name is None:   # so errors about it can say which one ("Dense.weight")
                     value.name = f"{type(self).__name__}.{name}"
             elif isinstance(value, Module):
                 params.pop(name, None)
+                self._buffers.pop(name, None)
                 modules[name] = value
             elif name in self._buffers:
                 self._buffers[name] = self._buffer_value(name, value)
@@ -119,6 +121,9 @@ class Module:
         if name in self._parameters or name in self._modules:
             raise KeyError(f"{type(self).__name__}.register_buffer: '{name}' is already a "
                            f"{'parameter' if name in self._parameters else 'submodule'}")
+        if name not in self._buffers and hasattr(self, name):
+            raise KeyError(f"{type(self).__name__}.register_buffer: attribute '{name}' already "
+                           "exists")
         value = self._buffer_value(name, array)
         self._buffers[name] = value
         (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
