@@ -1,7 +1,9 @@
 """The new losses against their formulas written out in NumPy, their gradients (first and second
 order) against finite differences, and their errors."""
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 import minigrad as mg
 from minigrad import nn
@@ -158,3 +160,24 @@ def test_float32_losses_stay_float32():
     p32 = mg.Tensor(PRED.astype(np.float32), requires_grad=True)
     for loss in (F.l1_loss(p32, TARGET), F.huber_loss(p32, TARGET), F.smooth_l1_loss(p32, TARGET)):
         assert loss.dtype == np.float32
+
+
+@settings(max_examples=15, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+       reduction=st.sampled_from(["mean", "sum", "none"]))
+def test_elementwise_losses_on_drawn_shapes_are_their_formulas(shape, reduction):
+    rng = np.random.default_rng(len(shape))
+    pred, target = rng.standard_normal(shape), rng.standard_normal(shape)
+    probs, labels01 = rng.uniform(0.05, 0.95, shape), rng.uniform(0, 1, shape)
+    d = pred - target
+    cases = [
+        (F.l1_loss(pred, target, reduction), np.abs(d)),
+        (F.huber_loss(pred, target, reduction, delta=0.5),
+         np.where(np.abs(d) < 0.5, 0.5 * d ** 2, 0.5 * (np.abs(d) - 0.25))),
+        (F.binary_cross_entropy(probs, labels01, reduction),
+         -(labels01 * np.log(probs) + (1 - labels01) * np.log1p(-probs))),
+        (F.kl_div(pred, probs, reduction), probs * (np.log(probs) - pred)),
+    ]
+    for loss, per in cases:
+        assert loss.shape == (() if reduction != "none" else tuple(shape))
+        np.testing.assert_allclose(loss.numpy(), reduce(per, reduction), rtol=1e-12)
