@@ -192,3 +192,14 @@ def test_a_buffer_name_taken_over_by_a_parameter_stops_being_a_buffer():
     assert "extra" in dict(layer.named_parameters()) and "extra" not in dict(layer.named_buffers())
     with pytest.raises(KeyError, match="attribute 'training' already exists"):
         layer.register_buffer("training", np.zeros(1))
+
+
+def test_a_batchnorm_model_round_trips_through_a_checkpoint(tmp_path):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    model(np.random.default_rng(0).random((3, 1, 5, 5)))
+    mg.save(model.state_dict(), tmp_path / "bn.npz")
+    restored = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    restored.load_state_dict(mg.load(tmp_path / "bn.npz"))
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(restored.state_dict()[key], value, err_msg=key)
+    assert restored[1].num_batches_tracked.dtype == np.int64
