@@ -1,75 +1,16 @@
-"""Layers: Dense, Dropout, the activation modules and the loss modules."""
+"""Fully connected layers (Dense, and PyTorch's Linear) and Dropout."""
 import numpy as np
 
 from .. import ops
 from ..engine import Tensor
 from ..random import get_generator
+from ..validation import check_probability, is_flag, is_integer
 from . import functional as F
-from .init import resolve as resolve_init
+from .activation import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .init import default_linear, resolve as resolve_init
 from .module import Module, Parameter
 
-__all__ = ["Dense", "Dropout", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
-           "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
-
-
-# -- activations ------------------------------------------------------------------
-
-class ReLU(Module):
-    """max(x, 0)."""
-
-    def forward(self, x):
-        return ops.ReLU.apply(x)
-
-
-class LeakyReLU(Module):
-    """x where x > 0, else negative_slope * x."""
-
-    def __init__(self, negative_slope=0.01):
-        super().__init__()
-        self.negative_slope = F._check_slope(negative_slope)
-
-    def forward(self, x):
-        return ops.LeakyReLU.apply(x, negative_slope=self.negative_slope)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x))."""
-
-    def forward(self, x):
-        return ops.Sigmoid.apply(x)
-
-
-class Tanh(Module):
-    """tanh(x)."""
-
-    def forward(self, x):
-        return ops.Tanh.apply(x)
-
-
-class Softmax(Module):
-    """exp(x) / sum(exp(x)) along `axis` (the class axis, last by default)."""
-
-    def __init__(self, axis=-1):
-        super().__init__()
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise TypeError(f"Softmax: axis must be an integer, got {axis!r}")
-        self.axis = int(axis)
-
-    def forward(self, x):
-        return ops.Softmax.apply(x, axis=self.axis)
-
-    def extra_repr(self):
-        return f"axis={self.axis}"
-
-
-class Identity(Module):
-    """Returns its input (document two's "linear" activation)."""
-
-    def forward(self, x):
-        return x
+__all__ = ["Dense", "Linear", "Dropout", "ACTIVATIONS"]
 
 
 # Names Dense(activation=...) accepts; "linear" is document two's name for the identity.
@@ -98,6 +39,28 @@ def _activation_module(activation):
                     f"None, not a {type(activation).__name__}")
 
 
+def _check_layer_args(in_features, out_features, bias, dtype, where):
+    """Raise unless the sizes are positive integers, bias a flag, dtype floating; returns the dtype."""
+    for name, value in (("in_features", in_features), ("out_features", out_features)):
+        if not is_integer(value) or value < 1:
+            raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
+    if not is_flag(bias):
+        raise TypeError(f"{where}: bias must be True or False, got {bias!r}")
+    return _float_dtype(dtype, where)
+
+
+def _float_dtype(dtype, where):
+    """`dtype` as a numpy floating dtype; a TypeError naming `where` otherwise."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{where}: dtype must be a floating dtype such as np.float64 or "
+                        f"np.float32, got {dtype!r}") from None
+    if dtype.kind != "f":
+        raise TypeError(f"{where}: parameters must have a floating dtype, got {dtype}")
+    return dtype
+
+
 # -- Dense -----------------------------------------------------------------------------
 
 class Dense(Module):
@@ -120,20 +83,13 @@ class Dense(Module):
     def __init__(self, in_features, out_features, bias=True, activation=None, init="he",
                  dtype=np.float64):
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Dense: {name} must be a positive integer, got {value!r}")
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"Dense: bias must be True or False, got {bias!r}")
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"Dense: dtype must be a floating dtype such as np.float64 or "
-                            f"np.float32, got {dtype!r}") from None
-        if dtype.kind != "f":
-            raise TypeError(f"Dense: parameters must have a floating dtype, got {dtype}")
+        dtype = _check_layer_args(in_features, out_features, bias, dtype, "Dense")
         initializer = resolve_init(init, "Dense")
-        activation = _activation_module(activation)
+        self._build(in_features, out_features, bias, _activation_module(activation), initializer,
+                    dtype)
+
+    def _build(self, in_features, out_features, bias, activation, initializer, dtype):
+        """Draw the weights with `initializer` and register them (every argument already checked)."""
         # Everything is checked before drawing, so a failed construction leaves the generator alone.
         weight, bias_values = initializer(get_generator(), int(in_features),
                                           int(out_features), bool(bias))
@@ -166,7 +122,7 @@ class Dense(Module):
         except ValueError:
             # Checked here, on the error path only, so every correct call skips the check.
             if np.shape(x)[-1:] != weight.shape[1:]:
-                raise ValueError(f"Dense expects inputs with {self.in_features} features (the "
+                raise ValueError(f"{type(self).__name__} expects inputs with {self.in_features} features (the "
                                  f"last axis), but got an input of shape {np.shape(x)} with "
                                  f"{np.shape(x)[-1] if np.ndim(x) else 'no'} features") from None
             raise
@@ -174,6 +130,21 @@ class Dense(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class Linear(Dense):
+    """PyTorch's nn.Linear: `x @ weight.T + bias`, weight (out_features, in_features).
+
+    Initialised as PyTorch initialises it: weight by kaiming_uniform_ with
+    a = sqrt(5), which is U(-1/sqrt(in), 1/sqrt(in)), and bias from the same
+    range; draws come from minigrad's generator. It runs through the fused
+    ops.Linear node, like Dense without an activation.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float64):
+        Module.__init__(self)
+        dtype = _check_layer_args(in_features, out_features, bias, dtype, "Linear")
+        self._build(in_features, out_features, bias, None, default_linear, dtype)
 
 
 # -- Dropout -------------------------------------------------------------------------------
@@ -186,7 +157,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        self.p = F._check_probability(p, "Dropout")
+        self.p = check_probability(p, "Dropout")
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
@@ -195,34 +166,3 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-# -- losses ---------------------------------------------------------------------------------
-
-class _Loss(Module):
-    def __init__(self, reduction="mean"):
-        super().__init__()
-        F._check_reduction(reduction)
-        self.reduction = reduction
-
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}"
-
-
-class MSELoss(_Loss):
-    """`mse_loss(pred, target, reduction)`: squared error, mean over elements by default."""
-
-    def forward(self, pred, target):
-        return F.mse_loss(pred, target, self.reduction)
-
-
-class CrossEntropyLoss(_Loss):
-    """`cross_entropy(logits, target, reduction)`: softmax cross-entropy, labels or probabilities."""
-
-    def forward(self, logits, target):
-        return F.cross_entropy(logits, target, self.reduction)
-
-
-class BCEWithLogitsLoss(_Loss):
-    """`binary_cross_entropy_with_logits(logits, target, reduction)`."""
-
-    def forward(self, logits, target):
-        return F.binary_cross_entropy_with_logits(logits, target, self.reduction)

@@ -1,10 +1,12 @@
-"""Parameter, Module and Sequential: models as classes, as in PyTorch.
+"""Parameter and Module: models as classes, as in PyTorch.
 
-A Module keeps two registries, `_parameters` and `_modules` (name -> object,
-in assignment order). Assigning a Parameter or a Module as an attribute files
-it there, so `self.weight = Parameter(...)` in `__init__` is all a user
-writes. The object is also stored as an ordinary attribute, so reading
-`self.weight` in `forward` is a plain attribute lookup (the hot path).
+A Module keeps three registries, `_parameters`, `_buffers` and `_modules`
+(name -> object, in assignment order). Assigning a Parameter or a Module as an
+attribute files it there, so `self.weight = Parameter(...)` in `__init__` is
+all a user writes; `register_buffer` files a numpy array that is state but not
+a parameter (BatchNorm's running statistics). The object is also stored as an
+ordinary attribute, so reading `self.weight` in `forward` is a plain attribute
+lookup (the hot path).
 
 Forward hooks (`register_forward_hook`, `register_forward_pre_hook`) take
 PyTorch's signatures; a module without hooks pays one attribute check per call.
@@ -15,8 +17,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..engine import Tensor
+from .hooks import RemovableHandle, _ForwardHooks
+from ..validation import (check_flag, first_non_finite, has_real_dtype, is_flag, loaded_array,
+                          refuse_if_problems)
 
-__all__ = ["Parameter", "Module", "Sequential"]
+__all__ = ["Parameter", "Module"]
 
 
 class Parameter(Tensor):
@@ -31,40 +36,6 @@ class Parameter(Tensor):
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class _ForwardHooks:
-    """A module's hooks: `pre` run before forward, `post` after it, each in registration order."""
-    __slots__ = ("pre", "post")
-
-    def __init__(self):
-        self.pre, self.post = [], []
-
-
-class RemovableHandle:
-    """Returned by the register_*_hook methods: `.remove()` unregisters the hook (also as `with`)."""
-
-    def __init__(self, module, registry, hook):
-        self._module, self._registry, self._hook = module, registry, hook
-
-    def remove(self):
-        """Unregister the hook; removing it twice does nothing."""
-        if self._registry is None:
-            return
-        registry, self._registry = self._registry, None
-        for i, hook in enumerate(registry):
-            if hook is self._hook:
-                del registry[i]
-                break
-        hooks = self._module.__dict__.get("_call_hooks")
-        if hooks is not None and not hooks.pre and not hooks.post:
-            del self._module.__dict__["_call_hooks"]   # back to the hook-free fast path
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _check_name(owner, name):
@@ -87,6 +58,8 @@ class Module:
 
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
 
@@ -101,12 +74,23 @@ class Module:
             modules = self._modules
             if isinstance(value, Parameter):
                 modules.pop(name, None)
+                self._buffers.pop(name, None)
                 params[name] = value
                 if value.name is None:   # so errors about it can say which one ("Dense.weight")
                     value.name = f"{type(self).__name__}.{name}"
             elif isinstance(value, Module):
                 params.pop(name, None)
+                self._buffers.pop(name, None)
                 modules[name] = value
+            elif name in self._buffers:
+                self._buffers[name] = self._buffer_value(name, value)
+                value = self._buffers[name]
+            elif _holds_modules(value):
+                # A plain container would hide its modules from parameters() and state_dict().
+                kind = "ModuleDict" if isinstance(value, Mapping) else "ModuleList"
+                raise TypeError(f"{type(self).__name__}.{name}: a {type(value).__name__} of Modules "
+                                f"is not registered, so its parameters would be missed; wrap it: "
+                                f"self.{name} = nn.{kind}(...)")
             elif name in params or name in modules:
                 kind = "parameter" if name in params else "submodule"
                 if value is not None:
@@ -119,8 +103,47 @@ class Module:
 
     def __delattr__(self, name):
         self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
+        self._non_persistent.discard(name)
         self._modules.pop(name, None)
         object.__delattr__(self, name)
+
+    def register_buffer(self, name, array, persistent=True):
+        """Add a buffer: a numpy array of state that is not a parameter (no gradient, no optimizer).
+
+        `array` is array-like (copied into a numpy array) or None. Buffers are
+        read as attributes (`self.running_mean`), follow `to(dtype)` when they
+        hold floats, and, if `persistent`, appear in `state_dict()` and are
+        loaded by `load_state_dict` (PyTorch's BatchNorm running statistics).
+        """
+        _check_name(self, name)
+        persistent = check_flag("persistent", persistent, f"{type(self).__name__}.register_buffer")
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"{type(self).__name__}.register_buffer: '{name}' is already a "
+                           f"{'parameter' if name in self._parameters else 'submodule'}")
+        if name not in self._buffers and hasattr(self, name):
+            raise KeyError(f"{type(self).__name__}.register_buffer: attribute '{name}' already "
+                           "exists")
+        value = self._buffer_value(name, array)
+        self._buffers[name] = value
+        (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
+        object.__setattr__(self, name, value)
+
+    def _buffer_value(self, name, value):
+        """`value` as a buffer's array (or None); a TypeError for anything that is not numbers."""
+        if value is None:
+            return None
+        if isinstance(value, Tensor):
+            value = value.data
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{type(self).__name__}: buffer '{name}' must be an array of numbers "
+                            f"({error})") from None
+        if not has_real_dtype(array):
+            raise TypeError(f"{type(self).__name__}: buffer '{name}' must hold real numbers, got "
+                            f"dtype {array.dtype}")
+        return array
 
     def register_parameter(self, name, param):
         """Add a Parameter (or None) under `name`, which need not be an identifier."""
@@ -153,6 +176,7 @@ class Module:
 
     # -- running -----------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        """The computation of this module; subclasses define it, and calling the module runs it."""
         raise NotImplementedError(f"{type(self).__name__} defines no forward()")
 
     def __call__(self, *args, **kwargs):
@@ -207,11 +231,13 @@ class Module:
 
     # -- the tree ---------------------------------------------------------------
     def named_children(self):
+        """(name, module) for each direct submodule, in assignment order."""
         for name, module in self._modules.items():
             if module is not None:
                 yield name, module
 
     def children(self):
+        """Each direct submodule, in assignment order."""
         for _, module in self.named_children():
             yield module
 
@@ -230,6 +256,7 @@ class Module:
             stack.extend(reversed(children))   # depth first, in assignment order
 
     def modules(self):
+        """This module and every submodule, depth first, each once."""
         for _, module in self.named_modules():
             yield module
 
@@ -245,8 +272,94 @@ class Module:
                 yield (f"{owner_name}.{name}" if owner_name else name), param
 
     def parameters(self, recurse=True):
+        """Every Parameter of this module (and its submodules, if `recurse`), each once."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
+
+    def named_buffers(self, prefix="", recurse=True):
+        """(dotted name, array) for every buffer (persistent or not), each array once."""
+        seen = set()
+        owners = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for owner_name, module in owners:
+            for name, array in module._buffers.items():
+                if array is None or id(array) in seen:
+                    continue
+                seen.add(id(array))
+                yield (f"{owner_name}.{name}" if owner_name else name), array
+
+    def buffers(self, recurse=True):
+        """Every buffer array of this module (and its submodules, if `recurse`)."""
+        for _, array in self.named_buffers(recurse=recurse):
+            yield array
+
+    def num_parameters(self, trainable_only=False):
+        """The number of scalars in the parameters (each shared parameter once).
+
+        trainable_only: count only parameters with requires_grad set.
+        """
+        return sum(param.size for param in self.parameters()
+                   if param.requires_grad or not trainable_only)
+
+    def summary(self, print_fn=print):
+        """Print one line per module: dotted name, class, parameter shapes and counts; a total.
+
+        print_fn: where each line goes (print by default). Returns the text.
+        """
+        lines = [f"{'name':<24} {'module':<20} {'parameters':<32} {'count':>10}"]
+        for name, module in self.named_modules():
+            own = [(n, p) for n, p in module._parameters.items() if p is not None]
+            shapes = ", ".join(f"{n}{tuple(p.shape)}" for n, p in own)
+            count = sum(p.size for _, p in own)
+            lines.append(f"{name or '(root)':<24} {type(module).__name__:<20} {shapes:<32} {count:>10,}")
+        total = self.num_parameters()
+        trainable = self.num_parameters(trainable_only=True)
+        lines.append(f"total parameters: {total:,} ({trainable:,} trainable)")
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def requires_grad_(self, requires_grad=True):
+        """Set requires_grad on every parameter (False freezes them); returns self."""
+        flag = check_flag("requires_grad", requires_grad, f"{type(self).__name__}.requires_grad_")
+        for param in self.parameters():
+            param.requires_grad = flag
+        return self
+
+    def to(self, dtype):
+        """Cast every parameter, its gradient and every floating buffer to the floating `dtype`.
+
+        The Parameters stay the same objects (an optimizer made before still
+        holds them); returns self. Integer buffers (num_batches_tracked) keep
+        their dtype.
+        """
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"{type(self).__name__}.to: dtype must be a floating dtype such as "
+                            f"np.float32, got {dtype!r}") from None
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: parameters must have a floating dtype, "
+                            f"got {dtype}")
+        for param in self.parameters():
+            if param.dtype != dtype:
+                # The data setter keeps a tensor's dtype; a cast is the one place to change it.
+                param._data = param._data.astype(dtype)
+                if param.grad is not None:
+                    param.grad = param.grad.astype(dtype)
+        for module in self.modules():
+            for name, array in module._buffers.items():
+                if array is not None and array.dtype.kind == "f" and array.dtype != dtype:
+                    setattr(module, name, array.astype(dtype))
+        return self
+
+    def float(self):
+        """Cast parameters and floating buffers to float32 (`to(np.float32)`); returns self."""
+        return self.to(np.float32)
+
+    def double(self):
+        """Cast parameters and floating buffers to float64 (`to(np.float64)`); returns self."""
+        return self.to(np.float64)
 
     def apply(self, fn):
         """Call `fn(module)` on every submodule, then on this one (e.g. a custom initialisation)."""
@@ -266,7 +379,7 @@ class Module:
 
     def train(self, mode=True):
         """Set `training` on this module and every submodule (Dropout reads it); returns self."""
-        if not isinstance(mode, (bool, np.bool_)):
+        if not is_flag(mode):
             raise TypeError(f"train(mode) takes True or False, got {mode!r} of type "
                             f"{type(mode).__name__}")
         for module in self.modules():
@@ -279,72 +392,75 @@ class Module:
 
     # -- state -------------------------------------------------------------------------
     def _state_items(self, prefix=""):
-        """(key, Parameter) for every state_dict entry; a shared parameter under each of its names."""
+        """(key, owner module, name, Parameter or array) for every state_dict entry.
+
+        PyTorch's order: a module's parameters, then its persistent buffers, then
+        its submodules'; a shared parameter appears under each of its names.
+        """
         for name, param in self._parameters.items():
             if param is not None:
-                yield prefix + name, param
+                yield prefix + name, self, name, param
+        for name, array in self._buffers.items():
+            if array is not None and name not in self._non_persistent:
+                yield prefix + name, self, name, array
         for name, module in self._modules.items():
             if module is not None:
                 yield from module._state_items(f"{prefix}{name}.")
 
     def state_dict(self):
-        """{dotted name: numpy array} of every parameter: PyTorch's keys and shapes.
+        """{dotted name: numpy array} of every parameter and persistent buffer: PyTorch's keys and shapes.
 
         The arrays are copies, so training on afterwards does not change a state
         already taken (a "best model so far" snapshot stays what it was).
         """
-        return {key: param.data.copy() for key, param in self._state_items()}
+        return {key: (value.data if isinstance(value, Tensor) else value).copy()
+                for key, _, _, value in self._state_items()}
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy the arrays of `state_dict` into the parameters.
+        """Copy the arrays of `state_dict` into the parameters and persistent buffers.
 
         Every key and shape is checked before anything changes: on a mismatch
         (a shape always; a missing or unexpected key when `strict`) a ValueError
         lists the problems and the model is left untouched. Values are cast to
-        each parameter's dtype. Returns (missing_keys, unexpected_keys).
+        each parameter's (buffer's) dtype. Returns (missing_keys, unexpected_keys).
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict takes a mapping of names to arrays, "
                             f"not a {type(state_dict).__name__}")
-        if not isinstance(strict, (bool, np.bool_)):
+        if not is_flag(strict):
             raise TypeError(f"strict must be True or False, got {strict!r}")
-        expected = dict(self._state_items())
+        expected = {key: (owner, name, value) for key, owner, name, value in self._state_items()}
         missing = [key for key in expected if key not in state_dict]
         unexpected = [key for key in state_dict if key not in expected]
         problems = []
         new_values = {}
-        for key, param in expected.items():
+        for key, (_, _, target) in expected.items():
             if key not in state_dict:
                 continue
-            try:
-                value = np.asarray(state_dict[key])
-            except (TypeError, ValueError) as error:   # e.g. a ragged nested list
-                problems.append(f"'{key}': not an array of numbers ({error})")
-                continue
-            if value.dtype.kind not in "biuf":
-                problems.append(f"'{key}': values of dtype {value.dtype} are not real numbers")
-            elif value.shape != param.shape:
-                problems.append(f"'{key}': the model expects shape {param.shape}, "
-                                f"the state dict gives shape {value.shape}")
-            else:
-                with np.errstate(over="ignore"):
-                    value = value.astype(param.dtype, copy=True)   # never share memory
-                if not np.isfinite(value).all():
+            value, problem = loaded_array(key, state_dict[key], target.shape, target.dtype,
+                                          "the model expects")
+            if problem is None and value.dtype.kind == "f":
+                where = first_non_finite(value)
+                if where is not None:
                     # A NaN or inf weight makes every output NaN: a diverged run's checkpoint,
                     # or values too large for the parameter's dtype.
-                    problems.append(f"'{key}': holds {_non_finite(value)} (as {param.dtype}); "
-                                    "parameters must be finite")
-                else:
-                    new_values[key] = value
+                    kind = "parameters" if isinstance(target, Tensor) else "buffers"
+                    problem = f"'{key}': holds {where} (as {target.dtype}); {kind} must be finite"
+            if problem is None:
+                new_values[key] = value
+            else:
+                problems.append(problem)
         if strict and missing:
             problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
         if strict and unexpected:
             problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
-        if problems:
-            raise ValueError(f"load_state_dict into {type(self).__name__} failed; nothing was "
-                             "changed:\n  " + "\n  ".join(problems))
+        refuse_if_problems(problems, f"load_state_dict into {type(self).__name__}")
         for key, value in new_values.items():
-            expected[key].data = value
+            owner, name, target = expected[key]
+            if isinstance(target, Tensor):
+                target.data = value
+            else:
+                setattr(owner, name, value)
         return IncompatibleKeys(missing, unexpected)
 
     # -- printing -------------------------------------------------------------------------
@@ -363,61 +479,10 @@ class Module:
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _non_finite(array):
-    """'NaN at index (0, 1)' for the first non-finite value of `array`, in words."""
-    index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-    value = array[index]
-    return f"{'NaN' if np.isnan(value) else value} at index {index}"
-
-
-class Sequential(Module):
-    """Modules applied one after the other: `Sequential(Dense(2, 4), ReLU(), Dense(4, 1))`.
-
-    The submodules are named "0", "1", ... (or by the keys of a single dict
-    argument), so state_dict keys are PyTorch's: "0.weight", "2.bias". It is
-    iterable, indexable (a slice gives a Sequential of the same modules) and
-    has a `len`.
-    """
-
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], Mapping):
-            items = modules[0].items()
-        else:
-            items = ((str(i), module) for i, module in enumerate(modules))
-        for name, module in items:
-            if module is None:
-                raise TypeError(f"Sequential: item '{name}' is None, not a Module")
-            self.add_module(name, module)
-
-    def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        items = list(self._modules.items())
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer, slice)):
-            raise TypeError(f"Sequential indices are integers or slices, not "
-                            f"{type(index).__name__} ({index!r}); getattr(model, name) gets a "
-                            "submodule by name")
-        if isinstance(index, slice):
-            return Sequential(dict(items[index]))
-        try:
-            return items[index][1]
-        except IndexError:
-            raise IndexError(f"index {index} is out of range for a Sequential of {len(items)} "
-                             "modules") from None
-
-    def append(self, module):
-        """Add `module` at the end; returns self."""
-        if module is None:   # add_module takes None as a placeholder; a Sequential would call it
-            raise TypeError("Sequential.append takes a Module, not None")
-        self.add_module(str(len(self)), module)
-        return self
+def _holds_modules(value):
+    """True for a plain list, tuple, set or dict with a Module among its items."""
+    if isinstance(value, Mapping):
+        value = value.values()
+    elif not isinstance(value, (list, tuple, set, frozenset)):
+        return False
+    return any(isinstance(item, Module) for item in value)

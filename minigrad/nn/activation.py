@@ -1,0 +1,134 @@
+"""Activation modules: each calls the function of the same name in nn.functional (or the op).
+
+PyTorch's names and arguments: ReLU(), LeakyReLU(negative_slope), Sigmoid(),
+Tanh(), Softmax(axis), LogSoftmax(axis), GELU(approximate), ELU(alpha),
+SiLU(), Softsign(), Identity().
+"""
+from .. import ops
+from ..validation import is_integer
+from . import functional as F
+from .functional.activation import _check_alpha, _check_slope
+from .module import Module
+
+__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity", "GELU",
+           "ELU", "SiLU", "Softsign"]
+
+
+
+class ReLU(Module):
+    """max(x, 0)."""
+
+    def forward(self, x):
+        return ops.ReLU.apply(x)
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else negative_slope * x."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = _check_slope(negative_slope)
+
+    def forward(self, x):
+        return ops.LeakyReLU.apply(x, negative_slope=self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x))."""
+
+    def forward(self, x):
+        return ops.Sigmoid.apply(x)
+
+
+class Tanh(Module):
+    """tanh(x)."""
+
+    def forward(self, x):
+        return ops.Tanh.apply(x)
+
+
+class Softmax(Module):
+    """exp(x) / sum(exp(x)) along `axis` (the class axis, last by default)."""
+
+    def __init__(self, axis=-1):
+        super().__init__()
+        if not is_integer(axis):
+            raise TypeError(f"Softmax: axis must be an integer, got {axis!r}")
+        self.axis = int(axis)
+
+    def forward(self, x):
+        return ops.Softmax.apply(x, axis=self.axis)
+
+    def extra_repr(self):
+        return f"axis={self.axis}"
+
+
+class Identity(Module):
+    """Returns its input (document two's "linear" activation)."""
+
+    def forward(self, x):
+        return x
+
+
+
+class LogSoftmax(Module):
+    """x - log(sum(exp(x))) along `axis` (the class axis, last by default)."""
+
+    def __init__(self, axis=-1):
+        super().__init__()
+        if not is_integer(axis):
+            raise TypeError(f"LogSoftmax: axis must be an integer, got {axis!r}")
+        self.axis = int(axis)
+
+    def forward(self, x):
+        return ops.LogSoftmax.apply(x, axis=self.axis)
+
+    def extra_repr(self):
+        return f"axis={self.axis}"
+
+
+class GELU(Module):
+    """x * Phi(x), Phi the standard normal CDF; approximate="tanh" uses PyTorch's tanh formula."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class ELU(Module):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = _check_alpha(alpha, "ELU")
+
+    def forward(self, x):
+        return F.elu(x, alpha=self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class SiLU(Module):
+    """x * sigmoid(x)."""
+
+    def forward(self, x):
+        return F.silu(x)
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, x):
+        return F.softsign(x)
