@@ -317,3 +317,10 @@ def test_a_thousand_batch_sizes_do_not_grow_memory():
     # A cache per batch size would keep ~20 MB more here (1,000 vectors of 2,000-3,000 ones);
     # the bounded ones only swap smaller entries for larger.
     assert growth < 2_000_000, f"memory grew by {growth} bytes over 1,000 batch sizes"
+
+
+def test_a_forward_hook_returning_a_non_tensor_says_what_it_must_return():
+    layer = mg.nn.Dense(2, 2)
+    layer.register_forward_hook(lambda module, inputs, output: output.data * 2)
+    with pytest.raises(TypeError, match="returned a ndarray; it must return None.*or a Tensor"):
+        layer(np.ones((1, 2)))

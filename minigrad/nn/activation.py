@@ -15,11 +15,24 @@ __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Ide
 
 
 
-class ReLU(Module):
-    """max(x, 0)."""
+class _OutputActivation(Module):
+    """A module for one of ops.OUTPUT_ACTIVATIONS (relu, sigmoid, tanh): Dense can fuse it."""
+    op = None
 
     def forward(self, x):
-        return ops.ReLU.apply(x)
+        return self.op.apply(x)
+
+
+def _module_of(name):
+    op = ops.OUTPUT_ACTIVATIONS[name]
+    return type(op.__name__, (_OutputActivation,), {"op": op, "__doc__": op.__doc__,
+                                                    "__module__": __name__})
+
+
+ReLU, Sigmoid, Tanh = _module_of("relu"), _module_of("sigmoid"), _module_of("tanh")
+
+# The activation module for each name Linear fuses, derived from the one table.
+FUSABLE = {module: name for name, module in (("relu", ReLU), ("sigmoid", Sigmoid), ("tanh", Tanh))}
 
 
 class LeakyReLU(Module):
@@ -34,20 +47,6 @@ class LeakyReLU(Module):
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x))."""
-
-    def forward(self, x):
-        return ops.Sigmoid.apply(x)
-
-
-class Tanh(Module):
-    """tanh(x)."""
-
-    def forward(self, x):
-        return ops.Tanh.apply(x)
 
 
 class Softmax(Module):

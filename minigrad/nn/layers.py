@@ -6,20 +6,21 @@ from ..engine import Tensor
 from ..random import get_generator
 from ..validation import check_probability, is_flag, is_integer
 from . import functional as F
-from .activation import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .activation import FUSABLE, Identity, LeakyReLU, Softmax
 from .init import default_linear, resolve as resolve_init
 from .module import Module, Parameter
 
 __all__ = ["Dense", "Linear", "Dropout", "ACTIVATIONS"]
 
 
-# Names Dense(activation=...) accepts; "linear" is document two's name for the identity.
-ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh,
+# Names Dense(activation=...) accepts: those Linear fuses (from ops.OUTPUT_ACTIVATIONS) and
+# a few more; "linear" is document two's name for the identity.
+ACTIVATIONS = {**{name: module for module, name in FUSABLE.items()}, "leaky_relu": LeakyReLU,
                "softmax": Softmax, "identity": Identity, "linear": Identity}
 
 
 # Activation modules that Linear computes inside its own node (None: no activation).
-_FUSED = {type(None): None, Identity: None, ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
+_FUSED = {type(None): None, Identity: None, **FUSABLE}
 
 
 def _activation_module(activation):
@@ -115,17 +116,9 @@ class Dense(Module):
         fused = _FUSED.get(type(activation), False)
         if fused is not False and activation is not None and activation._call_hooks is not None:
             fused = False   # a hooked activation module must really be called
-        try:
-            if fused is not False:   # one node for the affine map and its activation
-                return ops.Linear.apply(x, weight, self.bias, activation=fused)
-            return activation(ops.Linear.apply(x, weight, self.bias))
-        except ValueError:
-            # Checked here, on the error path only, so every correct call skips the check.
-            if np.shape(x)[-1:] != weight.shape[1:]:
-                raise ValueError(f"{type(self).__name__} expects inputs with {self.in_features} features (the "
-                                 f"last axis), but got an input of shape {np.shape(x)} with "
-                                 f"{np.shape(x)[-1] if np.ndim(x) else 'no'} features") from None
-            raise
+        if fused is not False:   # one node for the affine map and its activation
+            return ops.Linear.apply(x, weight, self.bias, activation=fused)
+        return activation(ops.Linear.apply(x, weight, self.bias))
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

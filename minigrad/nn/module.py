@@ -194,6 +194,12 @@ class Module:
         for hook in tuple(hooks.post):
             result = hook(self, args, output)
             if result is not None:
+                if isinstance(output, Tensor) and not isinstance(result, Tensor):
+                    raise TypeError(
+                        f"a forward hook of {type(self).__name__} returned a "
+                        f"{type(result).__name__}; it must return None (to keep the output) or a "
+                        f"Tensor to replace the output (make one with minigrad.Tensor(...), or an "
+                        "op on the output, so gradients flow)")
                 output = result
         return output
 
@@ -207,7 +213,12 @@ class Module:
             object.__setattr__(self, "_call_hooks", hooks)
         registry = hooks.pre if kind == "forward_pre_hook" else hooks.post
         registry.append(hook)
-        return RemovableHandle(self, registry, hook)
+        return RemovableHandle(registry, hook, on_remove=self._drop_empty_hooks)
+
+    def _drop_empty_hooks(self):
+        hooks = self.__dict__.get("_call_hooks")
+        if hooks is not None and not hooks.pre and not hooks.post:
+            del self.__dict__["_call_hooks"]   # back to the hook-free fast path
 
     def register_forward_hook(self, hook):
         """Call `hook(module, inputs, output)` after every forward; a returned value replaces the output.

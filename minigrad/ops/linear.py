@@ -68,7 +68,7 @@ class Linear(Function):
                 g.sum(axis=tuple(range(g.ndim - 1))) if db else None)
 
 
-def check_linear(x, weight, activation, layer="linear"):
+def check_linear(x, weight, activation, layer="Linear"):
     """Raise the clear error for inputs Linear cannot take (or nothing, if the cause lies elsewhere).
 
     Parameters: x, weight (arrays or Tensors), activation (a name or None),

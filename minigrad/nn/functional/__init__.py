@@ -14,7 +14,7 @@ from .activation import (_check_slope, dropout, elu, erf, gelu, identity, leaky_
                          relu, sigmoid, silu, softmax, softsign, tanh)
 from .classification import cross_entropy, nll_loss
 from .conv import conv1d, conv2d, pad
-from .loss import (_in_layout_of, binary_cross_entropy, binary_cross_entropy_with_logits,
+from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
                    huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss)
 from .normalization import batch_norm, embedding, layer_norm
 from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d

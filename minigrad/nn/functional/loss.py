@@ -12,6 +12,7 @@ import numpy as np
 from ... import ops
 from ...engine import Function, Tensor
 from ...ops import _call
+from ...ops.linear import in_layout_of
 from ...validation import is_flag, is_real_number
 from ._checks import (_as_float_like, _check_reduction, _check_same_shape, _dtype, _loss_input,
                       _per_element, _reduce)
@@ -27,7 +28,7 @@ class SquaredError(Function):
     @staticmethod
     def forward(ctx, pred, target, reduction="mean"):
         if not ctx.needs_input_grad[1]:
-            target = _in_layout_of(target, pred)
+            target = in_layout_of(target, pred)   # Linear's column order
         ctx.reduction, ctx.count = reduction, pred.size
         diff = pred - target
         # diff is kept for an ordinary backward to reuse; a differentiable backward
@@ -47,19 +48,6 @@ class SquaredError(Function):
         d_pred = diff * (2 * _per_element(g, ctx.reduction, ctx.count))
         wants_pred, wants_target = ctx.needs_input_grad
         return (d_pred if wants_pred else None), (-d_pred if wants_target else None)
-
-
-def _in_layout_of(array, like):
-    """`array` in the memory order of `like`, when `like` is column-ordered and `array` is not.
-
-    Dense layers return column-ordered arrays (see ops.Linear); an elementwise op
-    between a column- and a row-ordered array reads one of them across memory,
-    which costs more than copying it into the matching order first.
-    """
-    if (isinstance(array, np.ndarray) and like.ndim >= 2 and like.flags.f_contiguous
-            and not like.flags.c_contiguous and not array.flags.f_contiguous):
-        return np.asfortranarray(array)
-    return array
 
 
 def mse_loss(pred, target, reduction="mean"):
