@@ -68,7 +68,7 @@ def _conform(grad, data, node, tensor):
     """The slow path for a gradient that is not already an array of its input's shape and dtype.
 
     A numpy scalar passes as is for a 0-d input: numpy's own arithmetic returns
-    one for 0-d results, and the next op's arithmetic on it is ten times faster
+    one for 0-d results, and the next op's arithmetic on it is much faster
     than on a 0-d array. Leaves, hooks and grad() get arrays (see as_gradient).
     """
     if is_gradients(grad):

@@ -66,7 +66,7 @@ class Softmax(Module):
 
 
 class Identity(Module):
-    """Returns its input (document two's "linear" activation)."""
+    """Returns its input (the "linear" activation, no nonlinearity)."""
 
     def forward(self, x):
         return x

@@ -20,7 +20,7 @@ __all__ = ["he", "xavier", "small_normal", "INITIALIZERS", "resolve", "calculate
 
 
 def he(rng, in_features, out_features, bias):
-    """He: weight and bias `randn * sqrt(2 / in_features)`, as document two does (for ReLU layers)."""
+    """He: weight and bias `randn * sqrt(2 / in_features)`, which keeps ReLU layers' variance."""
     scale = np.sqrt(2.0 / in_features)
     weight = rng.standard_normal((out_features, in_features)) * scale
     return weight, (rng.standard_normal(out_features) * scale if bias else None)
@@ -34,7 +34,7 @@ def xavier(rng, in_features, out_features, bias):
 
 
 def small_normal(rng, in_features, out_features, bias):
-    """Document one's `0.2 * randn` for weight and bias."""
+    """`0.2 * randn` for weight and bias: small weights, for a shallow sigmoid or tanh net."""
     weight = 0.2 * rng.standard_normal((out_features, in_features))
     return weight, (0.2 * rng.standard_normal(out_features) if bias else None)
 

@@ -14,7 +14,7 @@ __all__ = ["Dense", "Linear", "Dropout", "ACTIVATIONS"]
 
 
 # Names Dense(activation=...) accepts: those Linear fuses (from ops.OUTPUT_ACTIVATIONS) and
-# a few more; "linear" is document two's name for the identity.
+# a few more; "linear" is another common name for the identity.
 ACTIVATIONS = {**{name: module for module, name in FUSABLE.items()}, "leaky_relu": LeakyReLU,
                "softmax": Softmax, "identity": Identity, "linear": Identity}
 
@@ -68,14 +68,14 @@ class Dense(Module):
     """A fully connected layer: `activation(x @ weight.T + bias)` on batch-first x (samples x features).
 
     `weight` has shape (out_features, in_features), `bias` (out_features,), as
-    PyTorch's Linear: the documents' `Z = W A + b` with the column layout
+    PyTorch's Linear: `Z = W A + b` of the column layout (features x samples)
     transposed. `activation` is a name (relu, leaky_relu, sigmoid, tanh,
     softmax, identity / linear), a Module, or None. `init` names the initial
     weights:
 
-    - "he" (default): weight and bias `randn * sqrt(2 / in_features)`, document two's;
+    - "he" (default): weight and bias `randn * sqrt(2 / in_features)` (He et al., for ReLU);
     - "xavier": weight uniform in +-sqrt(6 / (in + out)), zero bias;
-    - "small_normal": weight and bias `0.2 * randn`, document one's.
+    - "small_normal": weight and bias `0.2 * randn`.
 
     Draws come from minigrad's generator (`minigrad.manual_seed`). The
     parameters have `dtype` (float64 by default); input data is cast to it.

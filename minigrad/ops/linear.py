@@ -1,9 +1,9 @@
 """The fused Linear node: activation(x @ weight.T + bias), and the memory layout it works in.
 
-A dense layer is `Z = W A + b`, `A = g(Z)` in the documents' column layout
-(features x samples); with batch-first data it is `x @ W.T + b`. Its backward
-is the documents' three equations, transposed: dZ = dA * g'(Z), dW = dZ^T x,
-db = the column sums of dZ, dx = dZ W.
+A dense layer is `Z = W A + b`, `A = g(Z)` in the column layout (features x
+samples) that backpropagation is usually written in; with batch-first data it
+is `x @ W.T + b`. Its backward is that layout's three equations, transposed:
+dZ = dA * g'(Z), dW = dZ^T x, db = the column sums of dZ, and dx = dZ W.
 
 Linear computes the product as (W x^T)^T, which is the column layout in
 memory, so the bias add, the activation and the batch sums run along
@@ -56,7 +56,7 @@ class Linear(Function):
             g = ctx.derivative(g, saved[2])   # dZ = dA * g'(Z)
         dx, dw, db = ctx.needs_input_grad
         if type(g) is np.ndarray and g.ndim == 2 and x.ndim == 2:
-            # A batch: the documents' three equations, transposed. (Tensors, under
+            # A batch: dW = dZ^T x, db = 1^T dZ, dx = dZ W in column order. (Tensors, under
             # create_graph, take the general lines below: np.dot is for arrays.)
             return (column_ordered(weight.T, g) if dx else None,   # dA = W^T dZ
                     np.dot(g.T, x) if dw else None,                # dW = dZ A^T
@@ -88,7 +88,8 @@ def check_linear(x, weight, activation, layer="Linear"):
 def _ones(n, dtype):
     """A read-only vector of n ones: `ones @ g` sums g's rows in one BLAS call.
 
-    For a layer's bias gradient that is several times faster than g.sum(axis=0).
+    For a layer's bias gradient that is faster than g.sum(axis=0), which reduces
+    in Python-level chunks rather than in one BLAS call.
     """
     ones = np.ones(n, dtype)
     ones.flags.writeable = False
@@ -99,11 +100,11 @@ def column_ordered(w, x):
     """x @ w.T, computed as (w @ x.T).T.
 
     Same numbers, but the result is the transpose of a C-ordered array: the
-    documents' column layout. NumPy's elementwise ops keep that order, so the
-    bias add, the activations and the batch sums of backward run along
-    contiguous memory; for a tall, narrow batch (7000 x 4) that is several
-    times faster than the row order `x @ w.T` returns. (np.dot, not @: for 2-D
-    arrays it is the same product with less overhead a call.)
+    column layout (features x samples). NumPy's elementwise ops keep that
+    order, so the bias add, the activations and the batch sums of backward run
+    along contiguous memory; for a tall, narrow batch (thousands of samples,
+    a few features) that beats the row order `x @ w.T` returns. (np.dot, not @:
+    for 2-D arrays it is the same product with less overhead a call.)
     """
     return np.dot(w, x.T).T
 
