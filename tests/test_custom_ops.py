@@ -177,3 +177,49 @@ def test_a_backward_that_saves_only_inputs_and_output_is_differentiable_for_free
 def test_gradgradcheck_names_the_first_order_only_op():
     with pytest.raises(mg.GradcheckError, match="CubeSavingSquare"):
         mg.gradgradcheck(lambda t: CubeSavingSquare.apply(t * 1.5).sum(), [leaf([0.5, 1.0])])
+
+
+# -- forward mode: an op's own jvp rule -------------------------------------------------------
+
+class CubeWithJvp(mg.Function):
+    """x**3 with a first-order-only backward but a forward-mode rule of its own."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    @mg.once_differentiable
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return 3 * x * x * g
+
+    @staticmethod
+    def jvp(ctx, t):
+        x, = ctx.saved_tensors
+        return 3 * x * x * t
+
+
+def test_an_ops_own_jvp_rule_gives_forward_mode_through_a_first_order_only_backward():
+    x = np.array([0.5, -1.0, 2.0])
+    v = np.array([1.0, 2.0, -1.0])
+
+    def f(t):
+        return CubeWithJvp.apply(t.exp() * 2).sum() * t    # ops with and without a rule
+
+    _, ours = mg.functional.jvp(f, mg.Tensor(x), mg.Tensor(v))
+    eps = 1e-6
+    numeric = (f(mg.Tensor(x + eps * v)).data - f(mg.Tensor(x - eps * v)).data) / (2 * eps)
+    np.testing.assert_allclose(ours.data, numeric, rtol=1e-7)
+
+
+def test_the_jvp_rule_is_what_forward_mode_uses():
+    class WrongJvp(CubeWithJvp):
+        @staticmethod
+        def jvp(ctx, t):
+            return 0 * t + 7.0
+
+    _, product = mg.functional.jvp(lambda t: WrongJvp.apply(t), mg.Tensor([1.0, 2.0]),
+                                   mg.Tensor([1.0, 1.0]))
+    np.testing.assert_array_equal(product.data, [7.0, 7.0])

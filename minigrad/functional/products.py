@@ -7,7 +7,7 @@ Every product here is built from reverse passes (`minigrad.grad`):
   in u, so the vjp of that map with v is (J^T)^T v = J v. It needs the
   backwards of func's ops to be differentiable in their incoming gradient,
   which every built-in op's is. `_forward_product` is the one place that
-  computes J v; a per-op `jvp` rule would plug in there.
+  computes J v; an op's own `jvp(ctx, *tangents)` rule is used when it has one.
 - J is one reverse pass per output element (seeded with a one-hot array).
 - H is the Jacobian of the gradient (built with create_graph=True); H v is
   the forward product of the gradient; v^T H is its vjp.
@@ -17,6 +17,7 @@ import numpy as np
 from ..engine import Tensor, enable_grad, grad
 from ..ops import stack
 from ..validation import check_flag
+from .forward_mode import forward_tangents, has_jvp_rules
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "vhp", "hvp"]
 
@@ -171,10 +172,14 @@ def _forward_product(outputs, inputs, tangents, create_graph, strict, where):
     nonzero g that does not require grad, and is refused rather than giving
     a silent zero.
 
-    This is the one place forward-mode products are made; an op's own `jvp`
-    rule would be used here, propagating tangents node by node, with this
-    construction as the fallback for ops without one.
+    This is the one place forward-mode products are made. When an op of the
+    graph defines its own `jvp` rule, tangents are carried node by node instead
+    (forward_mode.py), with this construction for each op without one.
     """
+    if not create_graph and has_jvp_rules(outputs):   # some op brings its own forward rule
+        products = [Tensor(p) for p in forward_tangents(outputs, inputs, tangents)]
+        return _fill_in_zeros(products, outputs, strict, create_graph, where,
+                              "output {i} does not depend on the inputs")
     rng = np.random.default_rng(0)
     dummies = tuple(Tensor(rng.standard_normal(o.shape).astype(o.dtype), requires_grad=True)
                     for o in outputs)
