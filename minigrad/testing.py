@@ -60,6 +60,7 @@ tolerances: `tensors(avoid=(0,))` for relu or abs, `tensors(low=0.1)` for log,
 `untied_tensors` for max, where two equal values make the derivative undefined.
 """
 import re
+import warnings
 
 import numpy as np
 import hypothesis.extra.numpy as hnp
@@ -67,7 +68,7 @@ import hypothesis.strategies as st
 from hypothesis import given, settings
 from hypothesis.strategies import SearchStrategy
 
-from .engine import Tensor
+from .engine import Tensor, graph_nodes
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = ["shapes", "broadcastable_shapes", "arrays", "tensors", "broadcastable_tensors",
@@ -245,6 +246,11 @@ def assert_gradients(fn, *inputs, second_order=True, **tolerances):
     for order, check in (("first", gradcheck), ("second", gradgradcheck)):
         if order == "second" and not second_order:
             break
+        if order == "second" and _first_order_only_ops(call, checked):
+            warnings.warn(f"{_name(fn)}: second derivatives not checked: "
+                          f"{', '.join(_first_order_only_ops(call, checked))}.backward is marked "
+                          "once_differentiable (first order only)", stacklevel=2)
+            break
         try:
             check(call, checked, **tolerances)
         except GradcheckError as error:
@@ -252,22 +258,39 @@ def assert_gradients(fn, *inputs, second_order=True, **tolerances):
                                  f"({_describe(inputs)}):\n{error}") from None
 
 
+def _first_order_only_ops(call, checked):
+    """Names of the ops in call(*checked)'s graph whose backward is marked once_differentiable."""
+    outs = call(*[Tensor(t.data if isinstance(t, Tensor) else t, requires_grad=True)
+                  for t in checked])
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    roots = [o for o in outs if isinstance(o, Tensor) and o.requires_grad]
+    return sorted({type(node).__name__ for node in graph_nodes(*roots)
+                   if getattr(node.backward, "once_differentiable", False)})
+
+
 def assert_values(fn, reference, *inputs, rtol=1e-7, atol=1e-12):
     """Assert that fn(*inputs) has the values, shape and dtype of reference(*arrays).
 
     `reference` gets the same arguments with every Tensor replaced by its
-    numpy array.
+    numpy array. For an op with several outputs, `fn` and `reference` return
+    tuples, compared output by output.
     """
-    out = fn(*inputs)
-    if not isinstance(out, Tensor):
-        raise AssertionError(f"{_name(fn)} returned {type(out).__name__}, not a Tensor")
-    expected = np.asarray(reference(*[a.data if isinstance(a, Tensor) else a for a in inputs]))
-    where = f"{_name(fn)} on ({_describe(inputs)})"
-    assert out.shape == expected.shape, \
-        f"{where}: shape {out.shape}, but the reference gives {expected.shape}"
-    assert out.dtype == expected.dtype, \
-        f"{where}: dtype {out.dtype}, but the reference gives {expected.dtype}"
-    np.testing.assert_allclose(out.data, expected, rtol=rtol, atol=atol, err_msg=where)
+    outs = fn(*inputs)
+    expected = reference(*[a.data if isinstance(a, Tensor) else a for a in inputs])
+    single = not isinstance(outs, tuple)
+    outs, expected = ((outs,), (expected,)) if single else (outs, tuple(expected))
+    assert len(outs) == len(expected), \
+        f"{_name(fn)} returned {len(outs)} outputs, the reference {len(expected)}"
+    for k, (out, reference_value) in enumerate(zip(outs, expected)):
+        if not isinstance(out, Tensor):
+            raise AssertionError(f"{_name(fn)} returned {type(out).__name__}, not a Tensor")
+        reference_value = np.asarray(reference_value)
+        where = f"{_name(fn)}{'' if single else f' output {k}'} on ({_describe(inputs)})"
+        assert out.shape == reference_value.shape, \
+            f"{where}: shape {out.shape}, but the reference gives {reference_value.shape}"
+        assert out.dtype == reference_value.dtype, \
+            f"{where}: dtype {out.dtype}, but the reference gives {reference_value.dtype}"
+        np.testing.assert_allclose(out.data, reference_value, rtol=rtol, atol=atol, err_msg=where)
 
 
 def check_op(fn, inputs, *, reference=None, second_order=True, max_examples=25, **tolerances):
@@ -277,7 +300,10 @@ def check_op(fn, inputs, *, reference=None, second_order=True, max_examples=25, 
     `assert_gradients` for which are differentiated). Each example checks the
     gradients (and second derivatives unless `second_order=False`) against
     finite differences and, if `reference` is given, the forward values
-    against it with `assert_values`. `tolerances` go to gradcheck.
+    against it with `assert_values`. `tolerances` go to gradcheck. An op with
+    several outputs is checked output by output; second derivatives through an
+    op whose backward is marked once_differentiable are skipped with a warning
+    that says so.
 
         test_tanh = check_op(lambda x: x.tanh(), tensors(), reference=np.tanh)
     """

@@ -223,3 +223,24 @@ def test_the_jvp_rule_is_what_forward_mode_uses():
     _, product = mg.functional.jvp(lambda t: WrongJvp.apply(t), mg.Tensor([1.0, 2.0]),
                                    mg.Tensor([1.0, 1.0]))
     np.testing.assert_array_equal(product.data, [7.0, 7.0])
+
+
+# -- minigrad.testing.check_op for such ops ------------------------------------------------------
+
+from minigrad.testing import check_op, tensors   # noqa: E402
+
+test_check_op_handles_a_multi_output_op = check_op(
+    SquareExp.apply, tensors(), reference=lambda x: (x * x, np.exp(x)), max_examples=5)
+
+
+def test_check_op_skips_second_order_of_a_once_differentiable_op_and_says_why():
+    test = check_op(CubeOnce.apply, tensors(), reference=lambda x: x ** 3, max_examples=3)
+    with pytest.warns(UserWarning, match="CubeOnce.backward is marked once_differentiable"):
+        test()
+
+
+def test_check_op_still_fails_a_wrong_multi_output_reference():
+    test = check_op(SquareExp.apply, tensors(), reference=lambda x: (x * x, np.exp(x) + 1),
+                    max_examples=3)
+    with pytest.raises(AssertionError):
+        test()
