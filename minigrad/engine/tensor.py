@@ -95,9 +95,15 @@ class Tensor:
         if array is self._data:   # `t.data -= x` changed the array itself
             self._changed_in_place()
             return
-        self._data = array.astype(self._data.dtype, copy=False)
-        # A new array: ops that saved the old one still hold it intact, but a
-        # create_graph backward can no longer tie it to this tensor.
+        self._replace_data(array.astype(self._data.dtype, copy=False))
+
+    def _replace_data(self, array):
+        """Give this tensor a new array (of any dtype: `Module.to` casts parameters with it).
+
+        Ops that saved the old array still hold it intact, but a create_graph
+        backward can no longer tie it to this tensor: the guards note the change.
+        """
+        self._data = array
         guards.note_new_data(self)
 
     def _graph_holds(self):

@@ -355,7 +355,7 @@ class Module:
         for param in self.parameters():
             if param.dtype != dtype:
                 # The data setter keeps a tensor's dtype; a cast is the one place to change it.
-                param._data = param._data.astype(dtype)
+                param._replace_data(param._data.astype(dtype))
                 if param.grad is not None:
                     param.grad = param.grad.astype(dtype)
         for module in self.modules():
