@@ -96,6 +96,18 @@ def check_seed(seed, where):
         raise ValueError(f"{where}: seed must be None or a non-negative integer, got {seed}")
 
 
+def check_float_dtype(dtype, where):
+    """`dtype` as a numpy floating dtype (for parameters); a TypeError naming `where` otherwise."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{where}: dtype must be a floating dtype such as np.float64 or "
+                        f"np.float32, got {dtype!r}") from None
+    if dtype.kind != "f":
+        raise TypeError(f"{where}: parameters must have a floating dtype, got {dtype}")
+    return dtype
+
+
 def loaded_array(key, value, shape, dtype, expects):
     """A state-dict entry as a fresh array of `shape` and `dtype`, or the problem with it.
 

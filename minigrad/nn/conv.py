@@ -8,7 +8,7 @@ from ..validation import is_flag, is_integer
 from . import functional as F
 from .functional.conv import _pair, _single
 from .init import kaiming_uniform_, uniform_
-from .layers import _float_dtype
+from ..validation import check_float_dtype
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d"]
@@ -31,7 +31,7 @@ class _ConvNd(Module):
             raise NotImplementedError(f"{where}: only groups=1 is supported, got {groups!r}")
         if not is_flag(bias):
             raise TypeError(f"{where}: bias must be True or False, got {bias!r}")
-        dtype = _float_dtype(dtype, where)
+        dtype = check_float_dtype(dtype, where)
         convert = _pair if self._spatial == 2 else (lambda v, n, w, m: (_single(v, n, w, m),))
         kernel = convert(kernel_size, "kernel_size", where, 1)
         self.stride = convert(stride, "stride", where, 1)

@@ -4,7 +4,7 @@ import numpy as np
 from .. import ops
 from ..engine import Tensor
 from ..random import get_generator
-from ..validation import check_probability, is_flag, is_integer
+from ..validation import check_float_dtype, check_probability, is_flag, is_integer
 from . import functional as F
 from .activation import FUSABLE, Identity, LeakyReLU, Softmax
 from .init import default_linear, resolve as resolve_init
@@ -47,19 +47,7 @@ def _check_layer_args(in_features, out_features, bias, dtype, where):
             raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
     if not is_flag(bias):
         raise TypeError(f"{where}: bias must be True or False, got {bias!r}")
-    return _float_dtype(dtype, where)
-
-
-def _float_dtype(dtype, where):
-    """`dtype` as a numpy floating dtype; a TypeError naming `where` otherwise."""
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{where}: dtype must be a floating dtype such as np.float64 or "
-                        f"np.float32, got {dtype!r}") from None
-    if dtype.kind != "f":
-        raise TypeError(f"{where}: parameters must have a floating dtype, got {dtype}")
-    return dtype
+    return check_float_dtype(dtype, where)
 
 
 # -- Dense -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..engine import Tensor
 from .hooks import RemovableHandle, _ForwardHooks
-from ..validation import (check_flag, first_non_finite, has_real_dtype, is_flag, loaded_array,
+from ..validation import (check_flag, check_float_dtype, first_non_finite, has_real_dtype, is_flag, loaded_array,
                           refuse_if_problems)
 
 __all__ = ["Parameter", "Module"]
@@ -344,14 +344,7 @@ class Module:
         holds them); returns self. Integer buffers (num_batches_tracked) keep
         their dtype.
         """
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"{type(self).__name__}.to: dtype must be a floating dtype such as "
-                            f"np.float32, got {dtype!r}") from None
-        if dtype.kind != "f":
-            raise TypeError(f"{type(self).__name__}.to: parameters must have a floating dtype, "
-                            f"got {dtype}")
+        dtype = check_float_dtype(dtype, f"{type(self).__name__}.to")
         for param in self.parameters():
             if param.dtype != dtype:
                 # The data setter keeps a tensor's dtype; a cast is the one place to change it.

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..validation import is_flag, is_integer, is_real_number
 from . import functional as F
-from .layers import _float_dtype
+from ..validation import check_float_dtype
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
@@ -35,7 +35,7 @@ class _BatchNorm(Module):
         for name, value in (("affine", affine), ("track_running_stats", track_running_stats)):
             if not is_flag(value):
                 raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
-        dtype = _float_dtype(dtype, where)
+        dtype = check_float_dtype(dtype, where)
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         if affine:
@@ -127,7 +127,7 @@ class LayerNorm(Module):
         for name, value in (("elementwise_affine", elementwise_affine), ("bias", bias)):
             if not is_flag(value):
                 raise TypeError(f"LayerNorm: {name} must be True or False, got {value!r}")
-        dtype = _float_dtype(dtype, "LayerNorm")
+        dtype = check_float_dtype(dtype, "LayerNorm")
         self.normalized_shape = tuple(int(n) for n in shape)
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
         if elementwise_affine:

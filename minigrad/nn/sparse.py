@@ -5,7 +5,7 @@ from ..random import get_generator
 from ..validation import is_integer
 from . import functional as F
 from .functional.normalization import _padding_index
-from .layers import _float_dtype
+from ..validation import check_float_dtype
 from .module import Module, Parameter
 
 __all__ = ["Embedding"]
@@ -23,7 +23,7 @@ class Embedding(Module):
         for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if not is_integer(value) or value < 1:
                 raise ValueError(f"Embedding: {name} must be a positive integer, got {value!r}")
-        dtype = _float_dtype(dtype, "Embedding")
+        dtype = check_float_dtype(dtype, "Embedding")
         if padding_idx is not None:
             padding_idx = _padding_index(padding_idx, num_embeddings, "Embedding")
         weight = get_generator().standard_normal((num_embeddings, embedding_dim))
