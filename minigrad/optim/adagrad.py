@@ -22,7 +22,9 @@ class Adagrad(Optimizer):
         initial_accumulator_value: the starting value of the sum of squares.
         eps: added to the denominator, for numerical stability (default 1e-10).
         maximize: ascend the objective instead of descending it.
-    State per parameter: "step" and "sum", made when the parameter is added, as in PyTorch.
+    State per parameter: "step" and "sum", made when the parameter is added, as in PyTorch
+    (but from its own group's initial_accumulator_value, where PyTorch takes the
+    constructor's for every group).
     """
     option_checks = {"lr": learning_rate, "lr_decay": non_negative("lr_decay"),
                      "weight_decay": non_negative("weight_decay"),
