@@ -86,9 +86,11 @@ def flatten(tree, as_array):
         key = unicodedata.normalize("NFC", name)
         if key in normalised or name == STRUCTURE_KEY:
             other = normalised.get(key, STRUCTURE_KEY)
-            raise CheckpointError(f"the keys {other!r} and {name!r} give the same stored name; rename "
-                            "one" if other != STRUCTURE_KEY else
-                            f"the key {name!r} is reserved for the checkpoint's structure record")
+            raise CheckpointError(
+                f"two keys give the same stored name {name!r} (as {other!r}): a dotted key and a "
+                "nested one, an int key and its digits as a str, or texts equal after Unicode "
+                "normalisation; rename one" if other != STRUCTURE_KEY else
+                f"the key {name!r} is reserved for the checkpoint's structure record")
         check_key(name, "save")
         normalised[key] = name
         members[name] = array

@@ -220,3 +220,79 @@ def test_foreign_files_are_refused(tmp_path, content, message):
 def test_a_missing_file_is_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         mg.load(tmp_path / "nope.npz")
+
+
+# -- nested checkpoints -------------------------------------------------------------------------
+
+def test_a_training_checkpoint_in_one_file_comes_back_with_its_nesting_and_types(tmp_path):
+    model = make_model(0)
+    optimizer = mg.optim.AdamW(model.parameters(), lr=0.01, amsgrad=True)
+    model(np.ones((2, 2))).sum().backward()
+    optimizer.step()
+    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 3,
+                  "best": 0.25, "done": False, "name": "run 1", "note": None,
+                  "shape": (2, 3), "history": [1.5, 2.5], "counts": {7: 1, "x": 2}}
+    path = tmp_path / "checkpoint.npz"
+    mg.save(checkpoint, path)
+    loaded = mg.load(path)
+
+    def same(a, b):
+        assert type(a) is type(b), (a, b)
+        if isinstance(a, dict):
+            assert list(a) == list(b)
+            for key in a:
+                same(a[key], b[key])
+        elif isinstance(a, (list, tuple)):
+            assert len(a) == len(b)
+            for x, y in zip(a, b):
+                same(x, y)
+        elif isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b
+
+    same(loaded, checkpoint)
+    assert loaded["optimizer"]["state"][0]["step"] == 1      # int keys stay ints
+    fresh = mg.optim.AdamW(make_model(1).parameters())
+    fresh.load_state_dict(loaded["optimizer"])               # straight from the file
+    with np.load(path, allow_pickle=False) as plain:         # flat, dotted names for numpy
+        assert {"model.0.weight", "optimizer.state.0.exp_avg", "epoch"} <= set(plain.files)
+
+
+def test_an_int_key_and_its_digits_cannot_both_be_saved(tmp_path):
+    with pytest.raises(CheckpointError, match="two keys give the same stored name 'counts.7'"):
+        mg.save({"counts": {7: 1, "7": 2}}, tmp_path / "x.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_flat_state_dict_is_a_plain_npz_without_a_structure_record(tmp_path):
+    mg.save(make_model(0).state_dict(), tmp_path / "model.npz")
+    with zipfile.ZipFile(tmp_path / "model.npz") as archive:
+        assert archive.namelist() == ["0.weight.npy", "0.bias.npy", "1.weight.npy", "1.bias.npy"]
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("drop a member", "names the array 'b', which the file does not hold"),
+    ("add a member", "arrays its structure record does not mention: 'extra'"),
+    ("garble the record", "structure record is not valid JSON"),
+    ("wrong kind", r"the int 'b' is stored as an array of shape \(2,\)"),
+])
+def test_a_structure_record_that_does_not_describe_the_file_is_refused(tmp_path, damage, message):
+    from minigrad.checkpoint_tree import STRUCTURE_KEY
+    source, path = tmp_path / "good.npz", tmp_path / "bad.npz"
+    mg.save({"a": np.zeros(2), "b": 3}, source)
+    with zipfile.ZipFile(source) as good, zipfile.ZipFile(path, "w") as bad:
+        for name in good.namelist():
+            data = good.read(name)
+            if damage == "drop a member" and name == "b.npy":
+                continue
+            if damage == "garble the record" and name == STRUCTURE_KEY + ".npy":
+                data = data[:-3] + b"}}}"
+            if damage == "wrong kind" and name == "b.npy":
+                data = good.read("a.npy")
+            bad.writestr(name, data)
+        if damage == "add a member":
+            bad.writestr("extra.npy", good.read("a.npy"))
+    with pytest.raises(CheckpointError, match=message):
+        mg.load(path)
