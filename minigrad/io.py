@@ -31,6 +31,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .validation import is_integer
 from .checkpoint_tree import (NUMBER_KINDS, STRUCTURE_KEY, CheckpointError, encode, flatten,
                               needs_structure, unflatten)
 
@@ -200,8 +201,7 @@ def load(path, max_bytes=None):
             "zip bomb" does not. Raise it for a trusted, highly compressed file.
     """
     path = os.fspath(path)
-    if max_bytes is not None and (isinstance(max_bytes, bool)
-                                  or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 0):
+    if max_bytes is not None and (not is_integer(max_bytes) or max_bytes < 0):
         raise TypeError(f"max_bytes must be None or an integer >= 0, got {max_bytes!r}")
     if os.path.isdir(path):
         raise CheckpointError(f"{path} is a directory, not a checkpoint file")
