@@ -81,10 +81,14 @@ def test_options_given_as_numpy_values_are_normalised():
     optimizer = Adam([{"params": p, "betas": [0.8, 0.9]}], lr=np.float32(0.5))
     group = optimizer.param_groups[0]
     assert group["betas"] == (0.8, 0.9) and type(group["lr"]) is float
-    group["betas"] = np.array([0.5, 0.6])               # set by hand between steps
     p[0].grad = np.ones(2)
     optimizer.step()
+    group["betas"] = np.array([0.5, 0.6])               # set by hand between steps
+    optimizer.step()
     assert group["betas"] == (0.5, 0.6)
+    group["lr"] = np.array(-1.0)                        # checked again at the next step
+    with pytest.raises(ValueError, match="learning rate must be a finite number >= 0"):
+        optimizer.step()
 
 
 def test_zero_grad_and_closure():

@@ -1,7 +1,8 @@
 """Adagrad (Duchi, Hazan & Singer) with PyTorch's learning-rate decay and weight decay."""
 import numpy as np
 
-from .optimizer import Optimizer, flag, learning_rate, non_negative
+from .optimizer import Optimizer
+from .checks import flag, learning_rate, non_negative
 
 __all__ = ["Adagrad"]
 

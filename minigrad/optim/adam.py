@@ -1,7 +1,8 @@
 """Adam and AdamW (Kingma & Ba; Loshchilov & Hutter) with PyTorch's update rule, AMSGrad included."""
 import numpy as np
 
-from .optimizer import Optimizer, betas, flag, learning_rate, non_negative
+from .optimizer import Optimizer
+from .checks import betas, flag, learning_rate, non_negative
 
 __all__ = ["Adam", "AdamW"]
 

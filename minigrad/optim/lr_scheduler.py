@@ -18,7 +18,6 @@ strings only, so `minigrad.save` stores it beside the model and optimizer.
 Arguments are checked before anything changes.
 """
 import math
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Mapping
 

@@ -27,9 +27,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..engine import Tensor, enable_grad, no_grad
-from ..validation import (check_flag, check_non_negative, first_non_finite, has_real_dtype,
-                          is_integer, is_real_number, loaded_array, refuse_if_problems)
+from ..engine import enable_grad, no_grad
+from ..validation import (check_flag, first_non_finite, has_real_dtype, is_integer, loaded_array,
+                          refuse_if_problems)
+from .checks import as_groups, checked_params, learning_rate, plain, scheduler_value
 
 __all__ = ["Optimizer", "SCHEDULER_KEYS"]
 
@@ -38,50 +39,6 @@ SCHEDULER_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_moment
 # PyTorch's implementation switches (no effect on the numbers); a loaded group may carry them
 # with their "off" values, which are dropped.
 _TORCH_SWITCHES = ("foreach", "capturable", "differentiable", "fused")
-
-
-# -- option checks: each returns the option in its normal form or raises -------------------------
-
-def learning_rate(value):
-    """A learning rate: a finite number >= 0, as a float."""
-    return check_non_negative("learning rate", value)
-
-
-def non_negative(name):
-    """A check of option `name`: a finite number >= 0, as a float."""
-    return lambda value: check_non_negative(name, value)
-
-
-def flag(name):
-    """A check of option `name`: True or False."""
-    return lambda value: check_flag(name, value, "optimizer option")
-
-
-def betas(value):
-    """Two numbers in [0, 1): Adam's decay rates of its first and second moment estimates."""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    if not all(is_real_number(b) for b in pair):
-        raise TypeError(f"betas must be two numbers in [0, 1), got {value!r}")
-    if len(pair) != 2 or not all(0 <= b < 1 for b in pair):
-        raise ValueError(f"betas must be two numbers in [0, 1), got {value!r}")
-    return float(pair[0]), float(pair[1])
-
-
-def _scheduler_value(name):
-    def check(value):
-        if isinstance(value, tuple):
-            return betas(value)
-        return check_non_negative(name, value)
-    return check
-
-
-def _plain(value):
-    """A 0-d numpy array or numpy scalar as a Python number (a loaded checkpoint's option)."""
-    if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
-        return value.item()
-    return value
 
 
 class Optimizer:
@@ -105,7 +62,7 @@ class Optimizer:
         self.defaults = self._checked_options(defaults, "the optimizer's defaults")
         self.state = defaultdict(dict)   # parameter -> {buffer name: array or int}
         self.param_groups = []
-        for group in _as_groups(params):
+        for group in as_groups(params):
             self.add_param_group(group)
 
     # -- groups -----------------------------------------------------------------------------
@@ -124,7 +81,7 @@ class Optimizer:
                              f"{sorted(map(str, param_group))}")
         where = f"parameter group {len(self.param_groups)}"
         first = sum(len(group["params"]) for group in self.param_groups)
-        params = _checked_params(param_group["params"], where, first)
+        params = checked_params(param_group["params"], where, first)
         taken = {id(p) for group in self.param_groups for p in group["params"]}
         for i, p in enumerate(params, start=first):
             if id(p) in taken:
@@ -146,12 +103,12 @@ class Optimizer:
         for key, value in options.items():
             check = self.option_checks.get(key)
             if check is None and key in SCHEDULER_KEYS:
-                check = _scheduler_value(key)
+                check = scheduler_value(key)
             if check is None:
                 raise ValueError(f"{where}: unknown option {key!r} for {type(self).__name__}; its "
                                  f"options are {', '.join(self.option_checks)}")
             try:
-                checked[key] = check(_plain(value))
+                checked[key] = check(plain(value))
             except (TypeError, ValueError) as error:
                 raise type(error)(f"{where}: {error}") from None
         missing = [key for key in self.option_checks if key not in checked]
@@ -175,7 +132,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value):
-        value = learning_rate(_plain(value))
+        value = learning_rate(plain(value))
         for group in self.param_groups:
             group["lr"] = value
 
@@ -213,18 +170,22 @@ class Optimizer:
 
     def _checked_work(self):
         """[(group, [(parameter, gradient array, state)])], after checking everything."""
-        problems, work, options, index = [], [], [], 0
+        problems, work, normalised, index = [], [], [], 0
+        verified = self.__dict__.setdefault("_verified_options", {})
         for number, group in enumerate(self.param_groups):
-            try:
-                options.append(self._checked_options(
-                    {k: v for k, v in group.items() if k != "params"}, f"parameter group {number}"))
-            except (TypeError, ValueError) as error:
-                problems.append(str(error))
+            options = {k: v for k, v in group.items() if k != "params"}
+            if not _same(verified.get(number), options):   # changed since last step: check again
+                try:
+                    normalised.append((number, group, self._checked_options(
+                        options, f"parameter group {number}")))
+                except (TypeError, ValueError) as error:
+                    problems.append(str(error))
             items = []
             for param in group["params"]:
                 grad = param.grad
                 if grad is not None:
-                    grad = np.asarray(grad)
+                    if not isinstance(grad, np.ndarray):
+                        grad = np.asarray(grad)
                     if grad.shape != param.shape:
                         problems.append(f"parameter {index} has shape {param.shape} but its .grad "
                                         f"has shape {grad.shape}")
@@ -238,8 +199,9 @@ class Optimizer:
                 index += 1
             work.append((group, items))
         refuse_if_problems(problems, f"{type(self).__name__}.step()")
-        for group, checked in zip(self.param_groups, options):
+        for number, group, checked in normalised:
             group.update(checked)   # options in their normal form (a betas list becomes a tuple)
+            verified[number] = checked
         return work
 
     @staticmethod
@@ -349,7 +311,7 @@ class Optimizer:
                                 "(parameters are numbered across the groups in order)")
             first += count
             options = {key: value for key, value in saved.items() if key != "params"
-                       and not (key in _TORCH_SWITCHES and not _plain(value))}
+                       and not (key in _TORCH_SWITCHES and not plain(value))}
             unknown = [key for key in options
                        if key not in self.option_checks and key not in SCHEDULER_KEYS]
             missing = [key for key in self.option_checks if key not in options]
@@ -423,6 +385,14 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
+def _same(checked, options):
+    """True if a group's options equal those checked last (an array value compares as changed)."""
+    try:
+        return bool(checked == options)
+    except (ValueError, TypeError):   # an option holding a numpy array: == is elementwise
+        return False
+
+
 def _index(key):
     """A parameter index from an int or a canonical digit string ("0", "12"); None otherwise."""
     if is_integer(key):
@@ -434,67 +404,9 @@ def _index(key):
 
 def _step_count(value):
     """A loaded step count as an int (PyTorch saves it as a float tensor); None if not one."""
-    value = _plain(value)
+    value = plain(value)
     if is_integer(value) and value >= 0:
         return int(value)
     if isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
     return None
-
-
-def _as_groups(params):
-    """The constructor's `params` as a list of group dicts, with the errors PyTorch users expect."""
-    if isinstance(params, Tensor):
-        raise TypeError("an optimizer takes an iterable of parameters, such as model.parameters(), "
-                        "not a single Tensor (wrap it in a list)")
-    if callable(getattr(params, "parameters", None)):
-        raise TypeError(f"an optimizer takes an iterable of parameters: pass "
-                        f"model.parameters(), not the {type(params).__name__} itself")
-    if isinstance(params, (Mapping, str, bytes)) or not hasattr(params, "__iter__"):
-        raise TypeError(f"an optimizer takes an iterable of parameters, such as "
-                        f"model.parameters(), or a list of parameter groups, not a "
-                        f"{type(params).__name__} (wrap a single group in a list: "
-                        "[{'params': ...}])")
-    items = list(params)
-    if not items:
-        raise ValueError("the optimizer got an empty parameter list (did the model register no "
-                         "Parameters, or was a parameters() generator already used up?)")
-    groups = [isinstance(item, Mapping) for item in items]
-    if all(groups):
-        return items
-    if any(groups):
-        raise TypeError("an optimizer takes either parameters or parameter groups (dicts), "
-                        "not a mix of both")
-    return [{"params": items}]
-
-
-def _checked_params(params, where, first):
-    """The group's parameters as a list, each a leaf floating-point Tensor, none twice."""
-    if isinstance(params, Tensor):
-        params = [params]
-    elif isinstance(params, (set, frozenset)):
-        raise TypeError(f"{where}: parameters must be in an ordered collection (a list), not a "
-                        "set, so that state dicts number them the same way every run")
-    elif isinstance(params, (Mapping, str, bytes)) or not hasattr(params, "__iter__"):
-        raise TypeError(f"{where}: 'params' must be an iterable of Tensors, not a "
-                        f"{type(params).__name__}")
-    params = list(params)
-    if not params:
-        raise ValueError(f"{where} has an empty parameter list")
-    seen = set()
-    for i, p in enumerate(params, start=first):
-        if not isinstance(p, Tensor):
-            raise TypeError(f"parameter {i} given to the optimizer is a {type(p).__name__}, "
-                            "not a Tensor")
-        if not p.is_leaf:
-            raise ValueError(f"parameter {i} given to the optimizer, of shape {p.shape}, is not a "
-                             "leaf tensor (it is an operation's result), so it never gets a .grad")
-        if p.dtype.kind != "f":
-            raise ValueError(f"parameter {i} given to the optimizer, of shape {p.shape}, has dtype "
-                             f"{p.dtype}; only floating-point tensors can require grad, so it "
-                             "never gets a .grad")
-        if id(p) in seen:
-            raise ValueError(f"parameter {i} of shape {p.shape} is given to the optimizer twice "
-                             "(it would be updated twice per step)")
-        seen.add(id(p))
-    return params

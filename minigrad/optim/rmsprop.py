@@ -1,7 +1,8 @@
 """RMSprop (Hinton's lecture 6e) with PyTorch's momentum, centering and weight decay."""
 import numpy as np
 
-from .optimizer import Optimizer, flag, learning_rate, non_negative
+from .optimizer import Optimizer
+from .checks import flag, learning_rate, non_negative
 
 __all__ = ["RMSprop"]
 

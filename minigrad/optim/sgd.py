@@ -1,5 +1,6 @@
 """SGD: stochastic gradient descent with PyTorch's momentum, dampening, Nesterov and weight decay."""
-from .optimizer import Optimizer, flag, learning_rate, non_negative
+from .optimizer import Optimizer
+from .checks import flag, learning_rate, non_negative
 
 __all__ = ["SGD"]
 
