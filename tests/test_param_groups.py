@@ -147,3 +147,16 @@ def test_repr_lists_each_group():
     p = parameters(2)
     text = repr(SGD([{"params": p[:1]}, {"params": p[1:], "lr": 0.5}], lr=0.1))
     assert "Parameter Group 0 (1 parameters)" in text and "lr: 0.5" in text
+
+
+def test_a_state_dict_of_two_groups_of_equal_size_loads_back():
+    p = [nn.Parameter(np.ones((2, 3))), nn.Parameter(np.ones(3)), nn.Parameter(np.ones((3, 1))),
+         nn.Parameter(np.ones(1))]
+    optimizer = Adam([{"params": p[:2]}, {"params": p[2:], "lr": 0.5}], lr=0.1)
+    for x in p:
+        x.grad = np.ones(x.shape)
+    optimizer.step()
+    state = optimizer.state_dict()
+    other = Adam([{"params": p[:2]}, {"params": p[2:]}])
+    other.load_state_dict(state)
+    assert other.state[p[3]]["step"] == 1 and other.param_groups[1]["lr"] == 0.5

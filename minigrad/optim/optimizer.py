@@ -259,12 +259,11 @@ class Optimizer:
         new_groups = self._loaded_groups(state_dict["param_groups"], problems)
         new_state = self._loaded_state(state_dict["state"], params, problems)
         if not problems:
-            owner = {id(p): group for group, new in zip(self.param_groups, new_groups)
+            owner = {id(p): new for group, new in zip(self.param_groups, new_groups)
                      for p in group["params"]}
             by_id = {id(p): i for i, p in enumerate(params)}
             for param, buffers in new_state.items():
-                group = new_groups[self.param_groups.index(owner[id(param)])]
-                needed = self._required_state(group)
+                needed = self._required_state(owner[id(param)])
                 if not needed <= set(buffers):
                     problems.append(f"the state of parameter {by_id[id(param)]} has "
                                     f"{sorted(buffers)}; it needs all of {sorted(needed)}")
