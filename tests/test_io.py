@@ -296,3 +296,54 @@ def test_a_structure_record_that_does_not_describe_the_file_is_refused(tmp_path,
             bad.writestr("extra.npy", good.read("a.npy"))
     with pytest.raises(CheckpointError, match=message):
         mg.load(path)
+
+
+def _trees():
+    from hypothesis import strategies as st
+    keys = st.one_of(st.integers(0, 20), st.text(st.characters(
+        blacklist_categories=("Cs",), blacklist_characters="\x00\\"), min_size=1, max_size=4))
+    leaves = st.one_of(st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=False), st.booleans(),
+                       st.none(), st.text(max_size=5),
+                       st.builds(lambda n: np.arange(n, dtype=np.float32), st.integers(0, 3)))
+    return st.dictionaries(keys, st.recursive(
+        leaves, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                        st.tuples(inner, inner),
+                                        st.dictionaries(keys, inner, max_size=3)),
+        max_leaves=8), min_size=1, max_size=4)
+
+
+def _same(a, b):
+    assert type(a) is type(b), (a, b)
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for key in a:
+            _same(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    else:
+        assert a == b or (a != a and b != b)
+
+
+def test_any_nested_value_comes_back_the_same_or_is_refused_before_writing(tmp_path):
+    from hypothesis import given, settings
+
+    @settings(max_examples=30, deadline=None)
+    @given(_trees())
+    def check(tree):
+        path = tmp_path / "tree.npz"
+        if path.exists():
+            path.unlink()
+        try:
+            mg.save(tree, path)
+        except CheckpointError as error:
+            assert "same stored name" in str(error)      # a dotted key colliding with a nested one
+            assert not path.exists()
+            return
+        _same(mg.load(path), tree)
+
+    check()
