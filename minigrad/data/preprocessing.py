@@ -79,6 +79,7 @@ class StandardScaler:
 
     @property
     def n_features_in_(self):
+        """The number of features seen by `fit` (None before it), as scikit-learn names it."""
         return None if self.mean_ is None else len(self.mean_)
 
     def _checked(self, X, where):
@@ -100,6 +101,7 @@ class StandardScaler:
         return self._checked(X, "inverse_transform") * self.scale_ + self.mean_
 
     def fit_transform(self, X):
+        """fit(X), then transform(X)."""
         return self.fit(X).transform(X)
 
     def __repr__(self):
