@@ -371,3 +371,25 @@ def test_the_next_save_removes_a_killed_saves_temporary_file_and_keeps_a_running
     mg.save(NEW, old_checkpoint)
     assert sorted(os.listdir(folder)) == sorted(["model.npz", running.name, other.name])
     assert_state(mg.load(old_checkpoint), NEW)
+
+
+def test_every_single_bit_flip_in_a_nested_checkpoint_is_refused_or_harmless(tmp_path):
+    path = tmp_path / "run.npz"
+    nested = {"model": {"w": np.arange(3.0)}, "epoch": 4, "opt": {"state": {0: {"step": 2}}},
+              "betas": (0.9, 0.99), "name": "x"}
+    mg.save(nested, path)
+    whole = path.read_bytes()
+    refused = 0
+    for offset in range(len(whole)):
+        damaged = bytearray(whole)
+        damaged[offset] ^= 1 << (offset % 8)
+        path.write_bytes(bytes(damaged))
+        try:
+            loaded = mg.load(path)
+        except CheckpointError:
+            refused += 1
+            continue
+        assert list(loaded) == list(nested) and loaded["epoch"] == 4 and loaded["name"] == "x"
+        assert loaded["opt"] == {"state": {0: {"step": 2}}} and loaded["betas"] == (0.9, 0.99)
+        np.testing.assert_array_equal(loaded["model"]["w"], np.arange(3.0))
+    assert refused > len(whole) // 2
