@@ -315,3 +315,47 @@ def test_an_option_set_to_a_bad_value_by_hand_is_refused_at_step():
 def test_bad_options_are_refused(make, error, message):
     with pytest.raises(error, match=message):
         make(params())
+
+
+
+def test_drawn_shapes_dtypes_and_settings_follow_the_rules():
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=25, deadline=None)
+    @given(st.sampled_from(CASES), st.lists(st.integers(1, 4), max_size=3).map(tuple),
+           st.sampled_from([np.float64, np.float32]), st.integers(0, 2**16))
+    def check(case, shape, dtype, seed):
+        cls, _, options, rule = case
+        rng = np.random.default_rng(seed)
+        start = rng.standard_normal(shape).astype(dtype)
+        grads = [rng.standard_normal(shape).astype(dtype) for _ in range(4)]
+        p = nn.Parameter(start.copy())
+        optimizer = cls([p], **options)
+        value, state = start.astype(np.float64), {}
+        for g in grads:
+            p.grad = g.copy()
+            optimizer.step()
+            value = rule(value, g.astype(np.float64), state, **options)
+        assert p.dtype == dtype and p.shape == shape
+        tolerance = 1e-12 if dtype == np.float64 else 1e-4
+        np.testing.assert_allclose(p.data, value, rtol=tolerance, atol=tolerance)
+
+    check()
+
+
+def test_step_makes_no_tensor_and_reads_its_options_at_call_time(monkeypatch):
+    # A captured ("compiled") step replays optimizer.step(): it must work on arrays only.
+    p = params()
+    optimizer = Adam(p, lr=0.1)
+    made = []
+    original = mg.Tensor.__init__
+    monkeypatch.setattr(mg.Tensor, "__init__",
+                        lambda self, *a, **k: (made.append(1), original(self, *a, **k))[1])
+    for x, g in zip(p, GRADIENTS[0]):
+        x.grad = g.copy()
+    optimizer.step()
+    assert made == []
+    before = p[0].data.copy()
+    optimizer.param_groups[0]["lr"] = 0.0                  # read when step runs
+    optimizer.step()
+    np.testing.assert_array_equal(p[0].data, before)
