@@ -318,6 +318,23 @@ def test_bad_options_are_refused(make, error, message):
 
 
 
+@pytest.mark.parametrize("cls, torch_name, settings, rule", CASES, ids=IDS)
+def test_a_0d_parameter_follows_the_rule(cls, torch_name, settings, rule):
+    # A 0-d parameter's arithmetic gives numpy scalars, which `*=` rebinds instead of changing:
+    # SGD's momentum buffer once stopped updating this way.
+    p = nn.Parameter(np.array(0.5))
+    optimizer = cls([p], **settings)
+    value, state = np.array(0.5), {}
+    for step in range(6):
+        g = GRADIENTS[step][1][:1].reshape(())
+        p.grad = g.copy()
+        optimizer.step()
+        value = rule(value, g, state, **settings)
+        np.testing.assert_allclose(p.data, value, rtol=1e-12, atol=1e-14)
+    assert all(np.ndim(v) == 0 and isinstance(v, (np.ndarray, int))
+               for v in optimizer.state[p].values())
+
+
 def test_drawn_shapes_dtypes_and_settings_follow_the_rules():
     from hypothesis import given, settings, strategies as st
 

@@ -79,7 +79,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                          "error_if_nonfinite=False to clip anyway")
     scale = min(max_norm / (float(total) + 1e-6), 1.0)
     for p, g in grads:
-        p.grad = g * g.dtype.type(scale)      # a new array in the gradient's own dtype
+        p.grad = np.multiply(g, scale, out=np.empty_like(g))   # new, in the gradient's dtype
     return float(total)
 
 
@@ -103,7 +103,7 @@ def clip_grad_value_(parameters, clip_value):
     for p in parameters:
         if p.grad is not None:
             g = np.asarray(p.grad)
-            p.grad = np.clip(g, -clip_value, clip_value).astype(g.dtype, copy=False)
+            p.grad = np.clip(g, -clip_value, clip_value, out=np.empty_like(g))
 
 
 def parameters_to_vector(parameters):

@@ -1,4 +1,6 @@
 """SGD: stochastic gradient descent with PyTorch's momentum, dampening, Nesterov and weight decay."""
+import numpy as np
+
 from .optimizer import Optimizer
 from .checks import flag, learning_rate, non_negative
 
@@ -54,7 +56,9 @@ class SGD(Optimizer):
         if momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:
-                buffer = state["momentum_buffer"] = g.copy()   # never alias .grad
+                # A new array (never .grad itself); np.array, because for a 0-d parameter
+                # g is a numpy scalar, which `*=` below would rebind instead of changing.
+                buffer = state["momentum_buffer"] = np.array(g, dtype=param.dtype)
             else:
                 buffer *= momentum
                 buffer += (1 - group["dampening"]) * g
