@@ -9,12 +9,14 @@ the digits 0-9, 64 pixels each), so nothing is downloaded. The pipeline:
   is the same digit. Only the training set is augmented;
 - standardise each pixel with `minigrad.data.StandardScaler`, fitted on the
   training set only;
-- a 64-256-128-10 ReLU MLP, softmax cross-entropy, Adam on mini-batches of 32
-  from `minigrad.data.batches`, the learning rate decaying 20x over the run.
+- a 64-256-128-10 ReLU MLP, softmax cross-entropy, AdamW on shuffled
+  mini-batches of 32 from a `minigrad.data.DataLoader`, the learning rate
+  following a cosine from 1e-3 down to 5e-5 over the run
+  (`minigrad.optim.lr_scheduler.CosineAnnealingLR`, stepped once an epoch).
 
-It prints a progress line per epoch (training loss, training and test
-accuracy), saves the learning curves as a PNG and ends at 98.9% test
-accuracy (97.6% to 99.3% with seeds 0 to 9, which change the split too). The
+It prints a progress line per epoch (learning rate, training loss, training
+and test accuracy), saves the learning curves as a PNG and ends at 99.1% test
+accuracy (97.8% to 99.6% with seeds 0 to 9, which change the split too). The
 test set is only measured, never used to choose anything.
 
     python examples/digits.py               # 30 epochs, saves examples/out/digits.png
@@ -29,13 +31,14 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import nn
-from minigrad.data import StandardScaler, batches, train_test_split
+from minigrad.data import DataLoader, StandardScaler, TensorDataset, train_test_split
 from minigrad.nn import functional as F
 
 EPOCHS = 30
 FAST_EPOCHS = 3
 BATCH_SIZE = 32
 START_LR, END_LR = 1e-3, 5e-5
+WEIGHT_DECAY = 1e-2       # AdamW's decoupled decay, PyTorch's default
 SEED = 0
 DEFAULT_PLOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out", "digits.png")
 
@@ -137,16 +140,23 @@ def main(epochs=None, fast=None, plot_path=DEFAULT_PLOT, seed=SEED, log=print):
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     log(f"8x8 digits: {len(X_train)} training images (1/5 original, 4/5 shifted copies), "
-        f"{len(X_test)} test images; 64-256-128-10 MLP, Adam, batches of {BATCH_SIZE}")
+        f"{len(X_test)} test images; 64-256-128-10 MLP, AdamW, cosine schedule, batches of "
+        f"{BATCH_SIZE}")
 
     model = build_model()
-    optimizer = mg.optim.Adam(model.parameters(), lr=START_LR)
-    history = {"loss": [], "train_accuracy": [], "test_accuracy": []}
+    optimizer = mg.optim.AdamW(model.parameters(), lr=START_LR, weight_decay=WEIGHT_DECAY)
+    # The rate of epoch e (from 0) is END_LR + (START_LR - END_LR) * (1 + cos(pi * e / T_max)) / 2:
+    # START_LR in the first epoch, END_LR in the last.
+    schedule = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs - 1),
+                                                       eta_min=END_LR)
+    # Shuffled from minigrad's generator each epoch, so manual_seed above fixes the order.
+    loader = DataLoader(TensorDataset(X_train, y_train), batch_size=BATCH_SIZE, shuffle=True)
+    history = {"loss": [], "train_accuracy": [], "test_accuracy": [], "lr": []}
     with one_blas_thread():
         for epoch in range(1, epochs + 1):
-            optimizer.lr = START_LR * (END_LR / START_LR) ** ((epoch - 1) / max(1, epochs - 1))
+            history["lr"].append(schedule.get_last_lr()[0])
             batch_losses = []
-            for X_batch, y_batch in batches(X_train, y_train, BATCH_SIZE):
+            for X_batch, y_batch in loader:
                 optimizer.zero_grad()
                 loss = F.cross_entropy(model(X_batch), y_batch)
                 loss.backward()
@@ -155,7 +165,9 @@ def main(epochs=None, fast=None, plot_path=DEFAULT_PLOT, seed=SEED, log=print):
             history["loss"].append(float(np.mean(batch_losses)))
             history["train_accuracy"].append(accuracy(model, X_train, y_train))
             history["test_accuracy"].append(accuracy(model, X_test, y_test))
-            log(f"epoch {epoch:2d}/{epochs}   loss {history['loss'][-1]:.4f}   "
+            schedule.step()
+            log(f"epoch {epoch:2d}/{epochs}   lr {history['lr'][-1]:.2e}   "
+                f"loss {history['loss'][-1]:.4f}   "
                 f"train accuracy {history['train_accuracy'][-1]:.4f}   "
                 f"test accuracy {history['test_accuracy'][-1]:.4f}")
 

@@ -1,4 +1,4 @@
-"""Checkpoints: a state dict saved as .npz, written atomically, loaded without unpickling.
+"""Checkpoints: a state dict, or a nested dict of them, saved as .npz, atomically, loaded without unpickling.
 
 `save(state_dict, path)` writes every array to a temporary file in the same
 folder, flushes it to disk, then renames it over `path` in one step
@@ -9,48 +9,61 @@ unpickling a file can run any code its author wanted. Every member is read
 whole, so the zip's CRC-32 catches a flipped bit anywhere in an array, and the
 member count is checked against the zip's end record, so a damaged directory
 cannot silently drop arrays.
+
+Nested values ({"model": ..., "optimizer": ..., "epoch": 3}) are stored flat,
+one array per leaf under its dotted path, with a record of the nesting (see
+minigrad/checkpoint_tree.py); `load` gives the same nesting back.
+
+Hostile files: a member's declared size and its .npy header are checked
+before anything is inflated, and the arrays together may not declare more
+than `max_bytes` (default: MAX_INFLATION times the file's size, or
+ALWAYS_ALLOWED bytes if that is more), so a small compressed "zip bomb"
+cannot make `load` allocate gigabytes. Pass a larger `max_bytes` for a
+trusted, highly compressed file.
 """
-import io
 import math
 import os
+import re
 import struct
+import time
 import zipfile
 from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["save", "load", "CheckpointError"]
+from .validation import is_integer
+from .checkpoint_tree import (NUMBER_KINDS, STRUCTURE_KEY, CheckpointError, encode, flatten,
+                              needs_structure, unflatten)
 
-_NUMBER_KINDS = "biufc"   # bool, integers, floats, complex: what a checkpoint may hold
+__all__ = ["save", "load", "CheckpointError", "MAX_INFLATION", "ALWAYS_ALLOWED"]
+
+MAX_INFLATION = 100          # load's default limit: arrays may declare 100x the file's size...
+ALWAYS_ALLOWED = 64 * 2**20  # ...or 64 MiB, whichever is more (pass max_bytes to raise it)
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")   # a zip with members, an empty zip
-
-
-class CheckpointError(ValueError):
-    """A state dict that cannot be saved as plain arrays, or a file that is not a safe checkpoint."""
+_CHUNK = 1 << 24             # members are inflated 16 MiB at a time
 
 
 def _checked_arrays(state_dict):
-    """{key: numpy array}, every value checked before anything touches the disk."""
+    """{member name: numpy array}, every key and value checked before anything touches the disk."""
     if not isinstance(state_dict, Mapping):
-        raise TypeError(f"save takes a mapping of names to arrays (a state_dict()), "
-                        f"not a {type(state_dict).__name__}")
-    arrays = {}
-    for key, value in state_dict.items():
-        if not isinstance(key, str) or not key:
-            raise CheckpointError(f"checkpoint keys must be non-empty strings, got {key!r}")
-        if isinstance(value, Mapping):
-            raise CheckpointError(f"the value under {key!r} is a {type(value).__name__}; a checkpoint "
-                                  "is flat: join nested names with dots instead ('model.0.weight')")
-        try:
-            array = np.asarray(value)
-        except ValueError as error:
-            raise CheckpointError(f"the value under {key!r} is not an array: {error}") from None
-        if array.dtype.kind not in _NUMBER_KINDS:
-            raise CheckpointError(f"the value under {key!r} has dtype {array.dtype}; a checkpoint holds "
-                                  "arrays of numbers only (objects would need pickle, which "
-                                  "minigrad never writes nor reads)")
-        arrays[key] = array
-    return arrays
+        raise TypeError(f"save takes a mapping of names to arrays (a state_dict()), or a nested "
+                        f"dict of them, not a {type(state_dict).__name__}")
+    members, structure = flatten(state_dict, _as_array)
+    if needs_structure(state_dict):
+        members[STRUCTURE_KEY] = encode(structure)
+    return members
+
+
+def _as_array(value, key):
+    try:
+        array = np.asarray(value)
+    except ValueError as error:
+        raise CheckpointError(f"the value under {key!r} is not an array: {error}") from None
+    if array.dtype.kind not in NUMBER_KINDS:
+        raise CheckpointError(f"the value under {key!r} has dtype {array.dtype}; a checkpoint holds "
+                              "arrays of numbers, Python numbers, strings and None only (objects "
+                              "would need pickle, which minigrad never writes nor reads)")
+    return array
 
 
 def _write_npz(file, arrays):
@@ -77,12 +90,18 @@ def _fsync_folder(folder):
 
 
 def save(state_dict, path):
-    """Write `state_dict` ({name: array}) to `path` as .npz, atomically.
+    """Write `state_dict` to `path` as .npz, atomically.
 
-    Values may be numpy arrays, Tensors or numbers; keys any non-empty strings
-    (dots included). Nothing is written unless every value is an array of
-    numbers. On any error the temporary file is removed and an existing
-    checkpoint at `path` is left as it was.
+    `state_dict` is {name: array} (a model's state_dict()), or a nesting of
+    dicts (str or int keys), lists and tuples whose leaves are arrays, Tensors,
+    Python ints, floats, bools, strings or None, such as
+    {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}.
+    Every key and value is checked before anything is written: a key with a
+    NUL byte or a backslash, two keys that give the same stored name, or a
+    value that is not numbers raises CheckpointError naming the key. On any
+    error the temporary file is removed and an existing checkpoint at `path`
+    is left as it was; temporary files of saves to `path` killed midway are
+    removed.
     """
     arrays = _checked_arrays(state_dict)
     path = os.fspath(path)
@@ -95,7 +114,9 @@ def save(state_dict, path):
                                 "not exist")
     # In the same folder, so the rename never crosses file systems (which would copy, not rename).
     # O_EXCL: never reuse an existing file; mode 0o666 lets the umask decide, as for any new file.
-    temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.urandom(6).hex()}.tmp")
+    _remove_stale_temporaries(folder, os.path.basename(path))
+    temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}."
+                                     f"{os.urandom(6).hex()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as file:
@@ -112,6 +133,44 @@ def save(state_dict, path):
     _fsync_folder(folder)
 
 
+def _remove_stale_temporaries(folder, name):
+    """Remove temporary files that saves to `name` left when their process was killed.
+
+    A temporary file's name holds its writer's process id: it is stale when
+    that process no longer runs (on systems without process ids to probe,
+    when it is a day old), so a save running in parallel keeps its own.
+    """
+    pattern = re.compile(re.escape(f".{name}.") + r"(\d+)\.[0-9a-f]{12}\.tmp")
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry)
+        if match and not _writer_alive(int(match.group(1)), os.path.join(folder, entry)):
+            try:
+                os.remove(os.path.join(folder, entry))
+            except OSError:
+                pass
+
+
+def _writer_alive(pid, temporary):
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        try:
+            return time.time() - os.path.getmtime(temporary) < 86400
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)   # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:       # it exists but belongs to another user
+        return True
+    return True
+
+
 def _what_it_is(head):
     if not head:
         return "the file is empty"
@@ -124,14 +183,26 @@ def _what_it_is(head):
     return f"it starts with {head[:8]!r}, not with the zip signature of a .npz"
 
 
-def load(path):
-    """Read a checkpoint written by `save`: {name: numpy array}, in the order saved.
+def load(path, max_bytes=None):
+    """Read a checkpoint written by `save`: what was saved, with the same nesting and order.
 
+    A flat {name: array} comes back as {name: numpy array}; a nested value
+    with its dicts (str and int keys), lists, tuples and Python numbers.
     Never unpickles: a pickle, a .npz holding object arrays, a truncated or
     corrupted file, a directory or any other file raises CheckpointError
     saying what it found.
+
+    Parameters:
+        path: the file.
+        max_bytes: the most bytes of arrays the file may declare; more is
+            refused before anything is inflated. Default: MAX_INFLATION (100)
+            times the file's size, or ALWAYS_ALLOWED (64 MiB) if that is more:
+            an uncompressed checkpoint of any size always loads, a compressed
+            "zip bomb" does not. Raise it for a trusted, highly compressed file.
     """
     path = os.fspath(path)
+    if max_bytes is not None and (not is_integer(max_bytes) or max_bytes < 0):
+        raise TypeError(f"max_bytes must be None or an integer >= 0, got {max_bytes!r}")
     if os.path.isdir(path):
         raise CheckpointError(f"{path} is a directory, not a checkpoint file")
     with open(path, "rb") as file:
@@ -140,6 +211,7 @@ def load(path):
             raise CheckpointError(f"{path} is not a minigrad checkpoint (.npz): {_what_it_is(head)}")
         try:
             declared = _declared_member_count(file)
+            size = file.seek(0, os.SEEK_END)
             file.seek(0)
             with zipfile.ZipFile(file) as archive:
                 members = archive.infolist()
@@ -147,6 +219,7 @@ def load(path):
                     raise CheckpointError(f"{path} is a truncated or corrupt checkpoint: its end "
                                           f"record declares {declared} arrays, its directory "
                                           f"lists {len(members)}")
+                _check_declared_sizes(members, size, max_bytes, path)
                 state = {}
                 for info in members:
                     key, array = _read_member(archive, info, path)
@@ -162,7 +235,30 @@ def load(path):
             # encrypted member or an unknown compression method.
             raise CheckpointError(f"{path} is a truncated or corrupt checkpoint: "
                                   f"{type(error).__name__}: {error}") from error
-    return state
+    if STRUCTURE_KEY not in state:
+        return state
+    try:
+        return unflatten(state, state[STRUCTURE_KEY])
+    except CheckpointError as error:
+        raise CheckpointError(f"{path} is a corrupt checkpoint: {error}") from None
+
+
+def _check_declared_sizes(members, size, max_bytes, path):
+    """Refuse, before inflating anything, an archive whose members declare too many bytes."""
+    for info in members:
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise CheckpointError(f"{path}: member {info.filename!r} uses zip compression method "
+                                  f"{info.compress_type}; a checkpoint is stored or deflated "
+                                  "(as numpy.savez and numpy.savez_compressed write it)")
+    total = sum(info.file_size for info in members)
+    limit = max(MAX_INFLATION * size, ALWAYS_ALLOWED) if max_bytes is None else max_bytes
+    if total > limit:
+        how = ("max_bytes" if max_bytes is not None else
+               f"the default limit, {MAX_INFLATION} times the file's size or "
+               f"{ALWAYS_ALLOWED} bytes")
+        raise CheckpointError(f"{path} declares {total} bytes of arrays in a file of {size} "
+                              f"bytes, more than {how} ({limit}); it may be a zip bomb. If you "
+                              "trust the file, pass load(path, max_bytes=...) with a larger limit")
 
 
 def _declared_member_count(file):
@@ -190,34 +286,49 @@ def _declared_member_count(file):
 
 
 def _read_member(archive, info, path):
-    """(key, array) of one .npy member, checked against its CRC and its header, never unpickled."""
+    """(key, array) of one .npy member: its header checked first, then inflated, never unpickled.
+
+    The header's shape and dtype must account for exactly the member's declared
+    size, so nothing is allocated for a header that lies; the data is read to
+    its end, so zipfile checks its CRC-32.
+    """
     name = info.filename
     if not name.endswith(".npy"):
         raise CheckpointError(f"{path} is a zip archive but not a checkpoint: its member {name!r} "
                               "is not a .npy array")
     key = name[:-len(".npy")]
-    raw = archive.read(info)   # the whole member, so zipfile checks its CRC-32
-    buffer = io.BytesIO(raw)
-    version = np.lib.format.read_magic(buffer)
-    if version == (1, 0):
-        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(buffer)
-    elif version in ((2, 0), (3, 0)):   # 3.0 differs only in allowing UTF-8 field names
-        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(buffer)
-    else:
-        raise CheckpointError(f"{path}: array {key!r} uses .npy format version {version}, "
-                              "which a checkpoint never holds")
-    if dtype.hasobject:
-        raise CheckpointError(f"{path} holds an object array ({key!r}: pickled Python objects); "
-                              "minigrad never unpickles, because that can run arbitrary code")
-    if dtype.kind not in _NUMBER_KINDS:
-        raise CheckpointError(f"{path}: array {key!r} has dtype {dtype}; a checkpoint holds "
-                              "arrays of numbers only")
-    count = math.prod(shape)
-    offset = buffer.tell()
-    if len(raw) - offset != count * dtype.itemsize:
-        raise CheckpointError(f"{path} is a truncated or corrupt checkpoint: array {key!r} of "
-                              f"shape {shape} and dtype {dtype} needs {count * dtype.itemsize} "
-                              f"bytes, its member holds {len(raw) - offset}")
-    array = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
-    # A writeable array of its own (frombuffer's view of bytes is read-only).
-    return key, array.reshape(shape, order="F" if fortran_order else "C").copy(order="K")
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version in ((2, 0), (3, 0)):   # 3.0 differs only in allowing UTF-8 field names
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise CheckpointError(f"{path}: array {key!r} uses .npy format version {version}, "
+                                  "which a checkpoint never holds")
+        if dtype.hasobject:
+            raise CheckpointError(f"{path} holds an object array ({key!r}: pickled Python "
+                                  "objects); minigrad never unpickles, because that can run "
+                                  "arbitrary code")
+        if dtype.kind not in NUMBER_KINDS:
+            raise CheckpointError(f"{path}: array {key!r} has dtype {dtype}; a checkpoint holds "
+                                  "arrays of numbers only")
+        count = math.prod(shape)
+        held = info.file_size - member.tell()
+        if held != count * dtype.itemsize:
+            raise CheckpointError(f"{path} is a truncated or corrupt checkpoint: array {key!r} of "
+                                  f"shape {shape} and dtype {dtype} needs "
+                                  f"{count * dtype.itemsize} bytes, its member holds {held}")
+        array = np.empty(count, dtype=dtype)   # its own, writeable memory
+        buffer = memoryview(array.reshape(-1).view(np.uint8))
+        done = 0
+        while done < len(buffer):
+            chunk = member.read(min(_CHUNK, len(buffer) - done))
+            if not chunk:
+                raise EOFError(f"array {key!r} ends after {done} of {len(buffer)} bytes")
+            buffer[done:done + len(chunk)] = chunk
+            done += len(chunk)
+        if member.read(1):   # also makes zipfile reach the end and check the CRC
+            raise CheckpointError(f"{path} is a corrupt checkpoint: array {key!r} holds more "
+                                  "data than its header says")
+    return key, array.reshape(shape, order="F" if fortran_order else "C")

@@ -122,6 +122,7 @@ def test_a_process_killed_mid_save_leaves_the_old_checkpoint_loadable(old_checkp
     assert_state(mg.load(old_checkpoint), OLD)
     mg.save(NEW, old_checkpoint)                         # a later save is not blocked by it
     assert_state(mg.load(old_checkpoint), NEW)
+    assert os.listdir(old_checkpoint.parent) == ["model.npz"]   # and removes it
 
 
 # -- damaged files ---------------------------------------------------------------------------------
@@ -270,3 +271,125 @@ def test_valid_npz_files_from_numpy_load(tmp_path):
     with zipfile.ZipFile(v3, "w") as archive, archive.open("w.npy", "w") as member:
         np.lib.format.write_array(member, np.arange(3.0), version=(3, 0))
     np.testing.assert_array_equal(mg.load(v3)["w"], np.arange(3.0))
+
+
+# -- hostile sizes: refused before anything is inflated -----------------------------------------
+
+def _bomb(path, megabytes=80):
+    """A legal but highly compressed checkpoint: 80 MB of zeros in a file of about 80 KB."""
+    np.savez_compressed(path, w=np.zeros(megabytes * 2**20 // 8))
+    return path
+
+
+def test_a_zip_bomb_is_refused_from_its_declared_sizes_before_inflating(tmp_path):
+    import tracemalloc
+    path = _bomb(tmp_path / "bomb.npz")
+    assert path.stat().st_size < 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=r"declares 8388\d+ bytes of arrays in a file of "
+                                                  r"\d+ bytes.*zip bomb.*max_bytes"):
+            mg.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20                            # nothing near the 80 MB was allocated
+
+
+def test_the_limit_can_be_raised_for_a_trusted_file(tmp_path):
+    path = _bomb(tmp_path / "trusted.npz", megabytes=70)
+    loaded = mg.load(path, max_bytes=2**30)
+    assert loaded["w"].shape == (70 * 2**20 // 8,) and not loaded["w"].any()
+    with pytest.raises(CheckpointError, match=r"more than max_bytes \(1000\)"):
+        mg.load(path, max_bytes=1000)
+    with pytest.raises(TypeError, match="max_bytes must be None or an integer"):
+        mg.load(path, max_bytes=-1)
+
+
+def test_an_uncompressed_checkpoint_is_never_refused_for_its_size(tmp_path):
+    path = tmp_path / "big.npz"
+    mg.save({"w": np.ones(9 * 2**20 // 8)}, path)     # 9 MB: 100x its own size is plenty
+    assert mg.load(path, max_bytes=None)["w"].sum() == 9 * 2**20 // 8
+
+
+def test_a_member_whose_header_promises_more_than_its_declared_size_is_refused(tmp_path):
+    # A header claiming 10^12 floats in a small member: refused before any allocation.
+    path = tmp_path / "liar.npz"
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+    with zipfile.ZipFile(path, "w") as archive, archive.open("w.npy", "w") as member:
+        np.lib.format.write_array_header_1_0(member, header)
+        member.write(np.zeros(10).tobytes())
+    with pytest.raises(CheckpointError, match=r"needs 8000000000000 bytes, its member holds 80"):
+        mg.load(path)
+
+
+def test_other_compression_methods_are_refused(tmp_path):
+    path = tmp_path / "bz2.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as archive:
+        with archive.open("w.npy", "w") as member:
+            np.lib.format.write_array(member, np.zeros(3))
+    with pytest.raises(CheckpointError, match="compression method 12"):
+        mg.load(path)
+
+
+# -- names a zip cannot keep: refused by save, before anything is written -------------------------
+
+@pytest.mark.parametrize("state, message", [
+    ({"w\x00x": np.zeros(1)}, "NUL byte"),
+    ({"a\\b": np.zeros(1)}, "backslash"),
+    ({"bad\udc80": np.zeros(1)}, "cannot be encoded as UTF-8"),
+    ({"caf\u00e9": np.zeros(1), "cafe\u0301": np.ones(1)}, "give the same stored name"),
+    ({"a.b": np.zeros(1), "a": {"b": np.ones(1)}}, r"two keys give the same stored name 'a\.b'"),
+    ({"model": {"w\x00": np.zeros(1)}}, "NUL byte"),
+    ({"__minigrad_structure__": np.zeros(1)}, "reserved"),
+])
+def test_a_key_a_zip_cannot_round_trip_is_refused_by_save(old_checkpoint, state, message):
+    before = old_checkpoint.read_bytes()
+    with pytest.raises(CheckpointError, match=message):
+        mg.save(state, old_checkpoint)
+    assert old_checkpoint.read_bytes() == before
+    assert os.listdir(old_checkpoint.parent) == ["model.npz"]
+
+
+# -- temporary files of killed saves --------------------------------------------------------------
+
+def _dead_pid():
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, timeout=60)
+    return int(finished.stdout)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process ids are probed on POSIX systems")
+def test_the_next_save_removes_a_killed_saves_temporary_file_and_keeps_a_running_ones(
+        old_checkpoint):
+    folder = old_checkpoint.parent
+    dead = folder / f".model.npz.{_dead_pid()}.0123456789ab.tmp"
+    running = folder / f".model.npz.{os.getpid()}.0123456789ab.tmp"
+    other = folder / f".other.npz.{_dead_pid()}.0123456789ab.tmp"      # another file's
+    for path in (dead, running, other):
+        path.write_bytes(b"half a checkpoint")
+    mg.save(NEW, old_checkpoint)
+    assert sorted(os.listdir(folder)) == sorted(["model.npz", running.name, other.name])
+    assert_state(mg.load(old_checkpoint), NEW)
+
+
+def test_every_single_bit_flip_in_a_nested_checkpoint_is_refused_or_harmless(tmp_path):
+    path = tmp_path / "run.npz"
+    nested = {"model": {"w": np.arange(3.0)}, "epoch": 4, "opt": {"state": {0: {"step": 2}}},
+              "betas": (0.9, 0.99), "name": "x"}
+    mg.save(nested, path)
+    whole = path.read_bytes()
+    refused = 0
+    for offset in range(len(whole)):
+        damaged = bytearray(whole)
+        damaged[offset] ^= 1 << (offset % 8)
+        path.write_bytes(bytes(damaged))
+        try:
+            loaded = mg.load(path)
+        except CheckpointError:
+            refused += 1
+            continue
+        assert list(loaded) == list(nested) and loaded["epoch"] == 4 and loaded["name"] == "x"
+        assert loaded["opt"] == {"state": {0: {"step": 2}}} and loaded["betas"] == (0.9, 0.99)
+        np.testing.assert_array_equal(loaded["model"]["w"], np.arange(3.0))
+    assert refused > len(whole) // 2

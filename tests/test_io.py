@@ -22,7 +22,7 @@ def test_round_trip_keeps_keys_order_dtypes_and_values(tmp_path):
         "layer.bias": np.arange(3, dtype=np.float32),
         "counts": np.array([1, 2, 3], dtype=np.int32),
         "flags": np.array([True, False]),
-        "step": 7,                         # numbers become 0-d arrays
+        "step": np.int64(7),               # numpy numbers become 0-d arrays
         "file": np.zeros(1),               # names np.savez could not take as keywords
         "allow_pickle": np.ones(1),
         "empty": np.zeros((0, 3)),
@@ -130,11 +130,13 @@ def test_unsaveable_values_are_refused_before_anything_is_written(tmp_path):
     with pytest.raises(CheckpointError, match="'bad' has dtype object"):
         mg.save({"good": np.zeros(2), "bad": np.array([{"a": 1}], dtype=object)}, path)
     with pytest.raises(CheckpointError, match="dtype <U"):
-        mg.save({"name": "model"}, path)
-    with pytest.raises(CheckpointError, match="flat"):
-        mg.save({"model": {"weight": np.zeros(2)}}, path)
+        mg.save({"names": np.array(["a", "b"])}, path)
+    with pytest.raises(CheckpointError, match="non-empty strings or integers, got 1.5"):
+        mg.save({1.5: np.zeros(2)}, path)
     with pytest.raises(CheckpointError, match="non-empty strings"):
-        mg.save({1: np.zeros(2)}, path)
+        mg.save({"": np.zeros(2)}, path)
+    with pytest.raises(CheckpointError, match="'bad' has dtype object"):
+        mg.save({"model": {"good": np.zeros(2)}, "bad": {1, 2}}, path)
     with pytest.raises(TypeError, match="mapping"):
         mg.save([np.zeros(2)], path)
     assert os.listdir(tmp_path) == []
@@ -218,3 +220,130 @@ def test_foreign_files_are_refused(tmp_path, content, message):
 def test_a_missing_file_is_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         mg.load(tmp_path / "nope.npz")
+
+
+# -- nested checkpoints -------------------------------------------------------------------------
+
+def test_a_training_checkpoint_in_one_file_comes_back_with_its_nesting_and_types(tmp_path):
+    model = make_model(0)
+    optimizer = mg.optim.AdamW(model.parameters(), lr=0.01, amsgrad=True)
+    model(np.ones((2, 2))).sum().backward()
+    optimizer.step()
+    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 3,
+                  "best": 0.25, "done": False, "name": "run 1", "note": None,
+                  "shape": (2, 3), "history": [1.5, 2.5], "counts": {7: 1, "x": 2}}
+    path = tmp_path / "checkpoint.npz"
+    mg.save(checkpoint, path)
+    loaded = mg.load(path)
+
+    def same(a, b):
+        assert type(a) is type(b), (a, b)
+        if isinstance(a, dict):
+            assert list(a) == list(b)
+            for key in a:
+                same(a[key], b[key])
+        elif isinstance(a, (list, tuple)):
+            assert len(a) == len(b)
+            for x, y in zip(a, b):
+                same(x, y)
+        elif isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b
+
+    same(loaded, checkpoint)
+    assert loaded["optimizer"]["state"][0]["step"] == 1      # int keys stay ints
+    fresh = mg.optim.AdamW(make_model(1).parameters())
+    fresh.load_state_dict(loaded["optimizer"])               # straight from the file
+    with np.load(path, allow_pickle=False) as plain:         # flat, dotted names for numpy
+        assert {"model.0.weight", "optimizer.state.0.exp_avg", "epoch"} <= set(plain.files)
+
+
+def test_an_int_key_and_its_digits_cannot_both_be_saved(tmp_path):
+    with pytest.raises(CheckpointError, match="two keys give the same stored name 'counts.7'"):
+        mg.save({"counts": {7: 1, "7": 2}}, tmp_path / "x.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_flat_state_dict_is_a_plain_npz_without_a_structure_record(tmp_path):
+    mg.save(make_model(0).state_dict(), tmp_path / "model.npz")
+    with zipfile.ZipFile(tmp_path / "model.npz") as archive:
+        assert archive.namelist() == ["0.weight.npy", "0.bias.npy", "1.weight.npy", "1.bias.npy"]
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("drop a member", "names the array 'b', which the file does not hold"),
+    ("add a member", "arrays its structure record does not mention: 'extra'"),
+    ("garble the record", "structure record is not valid JSON"),
+    ("wrong kind", r"the int 'b' is stored as an array of shape \(2,\)"),
+])
+def test_a_structure_record_that_does_not_describe_the_file_is_refused(tmp_path, damage, message):
+    from minigrad.checkpoint_tree import STRUCTURE_KEY
+    source, path = tmp_path / "good.npz", tmp_path / "bad.npz"
+    mg.save({"a": np.zeros(2), "b": 3}, source)
+    with zipfile.ZipFile(source) as good, zipfile.ZipFile(path, "w") as bad:
+        for name in good.namelist():
+            data = good.read(name)
+            if damage == "drop a member" and name == "b.npy":
+                continue
+            if damage == "garble the record" and name == STRUCTURE_KEY + ".npy":
+                data = data[:-3] + b"}}}"
+            if damage == "wrong kind" and name == "b.npy":
+                data = good.read("a.npy")
+            bad.writestr(name, data)
+        if damage == "add a member":
+            bad.writestr("extra.npy", good.read("a.npy"))
+    with pytest.raises(CheckpointError, match=message):
+        mg.load(path)
+
+
+def _trees():
+    from hypothesis import strategies as st
+    keys = st.one_of(st.integers(0, 20), st.text(st.characters(
+        blacklist_categories=("Cs",), blacklist_characters="\x00\\"), min_size=1, max_size=4))
+    leaves = st.one_of(st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=False), st.booleans(),
+                       st.none(), st.text(max_size=5),
+                       st.builds(lambda n: np.arange(n, dtype=np.float32), st.integers(0, 3)))
+    return st.dictionaries(keys, st.recursive(
+        leaves, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                        st.tuples(inner, inner),
+                                        st.dictionaries(keys, inner, max_size=3)),
+        max_leaves=8), min_size=1, max_size=4)
+
+
+def _same(a, b):
+    assert type(a) is type(b), (a, b)
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for key in a:
+            _same(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    else:
+        assert a == b or (a != a and b != b)
+
+
+def test_any_nested_value_comes_back_the_same_or_is_refused_before_writing(tmp_path):
+    from hypothesis import given, settings
+
+    @settings(max_examples=30, deadline=None)
+    @given(_trees())
+    def check(tree):
+        path = tmp_path / "tree.npz"
+        if path.exists():
+            path.unlink()
+        try:
+            mg.save(tree, path)
+        except CheckpointError as error:
+            assert "same stored name" in str(error)      # a dotted key colliding with a nested one
+            assert not path.exists()
+            return
+        _same(mg.load(path), tree)
+
+    check()

@@ -270,13 +270,11 @@ OPTIM_CASES = [
     case(lambda: SGD(nn.Dense(2, 2), lr=0.1), TypeError,
          r"pass model.parameters\(\), not the Dense itself", "a model instead of its parameters"),
     case(lambda: SGD(None, lr=0.1), TypeError, "not a NoneType", "None as parameters"),
-    case(lambda: SGD({"w": P}, lr=0.1), TypeError, "not a dict.*groups are not supported",
+    case(lambda: SGD({"w": P}, lr=0.1), TypeError, "not a dict.*wrap a single group in a list",
          "a dict of parameters"),
     case(lambda: SGD(P, lr=0.1), TypeError, "not a single Tensor", "a single tensor"),
     case(lambda: SGD([P, np.zeros(2)], lr=0.1), TypeError, "parameter 1 .* is a ndarray",
          "an array among the parameters"),
-    case(lambda: SGD([mg.Tensor(np.zeros(2))], lr=0.1), ValueError, "never gets a .grad",
-         "a tensor not requiring grad"),
     case(lambda: SGD([mg.Tensor(np.arange(2))], lr=0.1), ValueError, "never gets a .grad",
          "an integer tensor"),
     case(lambda: SGD([P * 2], lr=0.1), ValueError, "not a leaf tensor", "a non-leaf tensor"),
@@ -327,25 +325,69 @@ def without_key(state, key):
     return {k: v for k, v in state.items() if k != key}
 
 
+def copied(state):
+    """A copy of an optimizer state dict whose dicts can be changed without touching `state`."""
+    return {"state": {i: dict(buffers) for i, buffers in state["state"].items()},
+            "param_groups": [dict(group) for group in state["param_groups"]]}
+
+
+def with_buffer(state, index, name, value):
+    state = copied(state)
+    state["state"].setdefault(index, {})[name] = value
+    return state
+
+
+def without_buffer(state, index, name):
+    state = copied(state)
+    del state["state"][index][name]
+    return state
+
+
+def with_option(state, key, value):
+    state = copied(state)
+    state["param_groups"][0][key] = value
+    return state
+
+
+def without_option(state, key):
+    state = copied(state)
+    del state["param_groups"][0][key]
+    return state
+
+
+def renumbered(state, old, new):
+    state = copied(state)
+    state["state"][new] = state["state"].pop(old)
+    return state
+
+
 LOAD_CASES = [
-    (lambda s: with_key(s, "state.0.exp_avg", np.full((3, 2), np.nan)),
-     r"'state\.0\.exp_avg': holds a non-finite value \(nan at index \(0, 0\)\)", "NaN buffer"),
-    (lambda s: with_key(s, "state.1.exp_avg_sq", -np.ones(3)),
+    (lambda s: with_buffer(s, 0, "exp_avg", np.full((3, 2), np.nan)),
+     r"'state\.0\.exp_avg': holds a non-finite value \(NaN at index \(0, 0\)\)", "NaN buffer"),
+    (lambda s: with_buffer(s, 1, "exp_avg_sq", -np.ones(3)),
      r"'state\.1\.exp_avg_sq': a second-moment estimate must be >= 0", "negative second moment"),
-    (lambda s: with_key(s, "state.0.exp_avg", np.zeros((2, 3))),
+    (lambda s: with_buffer(s, 0, "exp_avg", np.zeros((2, 3))),
      r"parameter 0 has shape \(3, 2\), the state dict gives shape \(2, 3\)", "transposed buffer"),
-    (lambda s: with_key(s, "state.0.exp_avg", [[1.0], [1.0, 2.0]]),
+    (lambda s: with_buffer(s, 0, "exp_avg", [[1.0], [1.0, 2.0]]),
      r"'state\.0\.exp_avg': not an array of numbers", "ragged buffer"),
-    (lambda s: with_key(s, "state.0.step", 1.5), "a step count must be an integer >= 0",
+    (lambda s: with_buffer(s, 0, "step", 1.5), "a step count must be an integer >= 0",
      "fractional step"),
-    (lambda s: with_key(without_key(s, "state.0.step"), "state.00.step", 2),
-     "unexpected key 'state.00.step'", "index with a leading zero"),
-    (lambda s: with_key(s, "state.9.step", 2), "only 4 parameters", "index out of range"),
-    (lambda s: with_key(s, "betas", (0.9, 1.5)), "betas must be two numbers", "bad betas"),
-    (lambda s: with_key(s, "lr", "fast"), "learning rate", "lr as a string"),
-    (lambda s: without_key(s, "eps"), "missing key 'eps'", "missing hyperparameter"),
-    (lambda s: without_key(s, "state.2.exp_avg"), "the state of parameter 2 has", "partial state"),
+    (lambda s: renumbered(s, 0, "00"), "unexpected key 'state.00'", "index with a leading zero"),
+    (lambda s: with_buffer(s, 9, "step", 2), "only 4 parameters", "index out of range"),
+    (lambda s: with_option(s, "betas", (0.9, 1.5)), "betas must be two numbers", "bad betas"),
+    (lambda s: with_option(s, "lr", "fast"), "learning rate", "lr as a string"),
+    (lambda s: without_option(s, "eps"), "missing key 'eps'", "missing hyperparameter"),
+    (lambda s: without_buffer(s, 2, "exp_avg"), "the state of parameter 2 has", "partial state"),
 ]
+
+
+def assert_same_optimizer_state(after, before):
+    assert after["param_groups"] == before["param_groups"]
+    assert list(after["state"]) == list(before["state"])
+    for index, buffers in before["state"].items():
+        assert list(after["state"][index]) == list(buffers)
+        for name, value in buffers.items():
+            np.testing.assert_array_equal(after["state"][index][name], value)
 
 
 @pytest.mark.parametrize("corrupt, message", [pytest.param(c, m, id=i) for c, m, i in LOAD_CASES])
@@ -354,10 +396,7 @@ def test_optimizer_load_state_dict_misuse_changes_nothing(corrupt, message):
     before = optimizer.state_dict()
     with pytest.raises(ValueError, match=message):
         optimizer.load_state_dict(corrupt(before))
-    after = optimizer.state_dict()
-    assert list(after) == list(before)
-    for key, value in before.items():
-        np.testing.assert_array_equal(after[key], value)
+    assert_same_optimizer_state(optimizer.state_dict(), before)
 
 
 def test_a_refused_lr_keeps_the_old_one():
@@ -524,7 +563,7 @@ def test_a_refused_save_leaves_the_old_checkpoint(tmp_path):
     mg.save({"w": np.arange(3.0)}, path)
     before = path.read_bytes()
     with pytest.raises(mg.CheckpointError, match="'note' has dtype <U"):
-        mg.save({"w": np.zeros(3), "note": "hello"}, path)
+        mg.save({"w": np.zeros(3), "note": np.array(["hello"])}, path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["model.npz"]
 

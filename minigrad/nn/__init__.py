@@ -21,6 +21,7 @@ from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .sparse import Embedding
+from . import utils
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Flatten", "Dense",
            "Linear", "Dropout", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
@@ -28,4 +29,4 @@ __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Fla
            "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
            "Embedding", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
            "BCEWithLogitsLoss", "KLDivLoss", "CrossEntropyLoss", "NLLLoss", "ACTIVATIONS",
-           "functional", "init"]
+           "functional", "init", "utils"]

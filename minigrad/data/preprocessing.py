@@ -1,4 +1,4 @@
-"""Data helpers on numpy arrays, batch-first (samples x features).
+"""Preparing numpy arrays, batch-first (samples x features): scaling, splitting, mini-batches.
 
 `StandardScaler` standardises each feature with the training set's mean and
 standard deviation, as document two does; `train_test_split` and `batches`
@@ -9,7 +9,9 @@ import math
 
 import numpy as np
 
-from .random import get_generator
+from ..random import get_generator
+from ..validation import (check_flag, check_positive_integer, check_seed, has_real_dtype,
+                          is_real_number)
 
 __all__ = ["StandardScaler", "train_test_split", "batches"]
 
@@ -26,7 +28,7 @@ def _as_2d(X, where):
     if X.ndim != 2:
         raise ValueError(f"{where} takes a 2-D array (samples x features), got shape {X.shape}; "
                          "reshape a single feature with X.reshape(-1, 1)")
-    if X.dtype.kind not in "biuf":
+    if not has_real_dtype(X):
         raise TypeError(f"{where} takes real numbers, got dtype {X.dtype}")
     return X
 
@@ -77,6 +79,7 @@ class StandardScaler:
 
     @property
     def n_features_in_(self):
+        """The number of features seen by `fit` (None before it), as scikit-learn names it."""
         return None if self.mean_ is None else len(self.mean_)
 
     def _checked(self, X, where):
@@ -98,6 +101,7 @@ class StandardScaler:
         return self._checked(X, "inverse_transform") * self.scale_ + self.mean_
 
     def fit_transform(self, X):
+        """fit(X), then transform(X)."""
         return self.fit(X).transform(X)
 
     def __repr__(self):
@@ -116,22 +120,9 @@ def _check_pair(X, y, where):
     return X, y
 
 
-def _generator(seed):
+def generator(seed):
+    """A numpy Generator from `seed`, or minigrad's generator (see manual_seed) for None."""
     return get_generator() if seed is None else np.random.default_rng(seed)
-
-
-def _check_seed(seed, where):
-    if seed is None:
-        return
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"{where}: seed must be None or a non-negative integer, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"{where}: seed must be None or a non-negative integer, got {seed}")
-
-
-def _check_flag(name, value, where):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: {name} must be True or False, got {value!r}")
 
 
 def train_test_split(X, y, test_ratio=0.3, shuffle=True, seed=None):
@@ -142,14 +133,13 @@ def train_test_split(X, y, test_ratio=0.3, shuffle=True, seed=None):
     a random permutation decides, from `seed` if given.
     """
     X, y = _check_pair(X, y, "train_test_split")
-    if isinstance(test_ratio, bool) or not isinstance(test_ratio, (int, float, np.integer,
-                                                                   np.floating)):
+    if not is_real_number(test_ratio):
         raise TypeError(f"test_ratio must be a number between 0 and 1 (exclusive), got "
                         f"{test_ratio!r}")
     if not 0 < test_ratio < 1:
         raise ValueError(f"test_ratio must be between 0 and 1 (exclusive), got {test_ratio}")
-    _check_flag("shuffle", shuffle, "train_test_split")
-    _check_seed(seed, "train_test_split")
+    check_flag("shuffle", shuffle, "train_test_split")
+    check_seed(seed, "train_test_split")
     n = len(X)
     if n < 2:
         raise ValueError(f"train_test_split needs at least 2 samples (one to train, one to "
@@ -157,7 +147,7 @@ def train_test_split(X, y, test_ratio=0.3, shuffle=True, seed=None):
     n_test = math.ceil(round(test_ratio * n, 9))   # round first: 0.07 * 100 is 7.000000000000001
     if n_test == n:
         raise ValueError(f"test_ratio={test_ratio} of {n} samples leaves no training samples")
-    order = _generator(seed).permutation(n) if shuffle else np.arange(n)
+    order = generator(seed).permutation(n) if shuffle else np.arange(n)
     train, test = order[:n - n_test], order[n - n_test:]
     return X[train], X[test], y[train], y[test]
 
@@ -172,21 +162,17 @@ def batches(X, y, batch_size, shuffle=True, seed=None, drop_last=False):
     gives the same order, so pass e.g. `seed=epoch`.
     """
     X, y = _check_pair(X, y, "batches")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be a positive integer, got {batch_size!r} of type "
-                        f"{type(batch_size).__name__}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    _check_flag("shuffle", shuffle, "batches")
-    _check_flag("drop_last", drop_last, "batches")
-    _check_seed(seed, "batches")
+    check_positive_integer("batch_size", batch_size)
+    check_flag("shuffle", shuffle, "batches")
+    check_flag("drop_last", drop_last, "batches")
+    check_seed(seed, "batches")
     n = len(X)
     if n == 0:   # an epoch of no batches would train on nothing, silently
         raise ValueError(f"batches: X and y hold no samples (X has shape {X.shape})")
     if drop_last and batch_size > n:
         raise ValueError(f"batches: with drop_last=True, a batch_size of {batch_size} for "
                          f"{n} samples gives no batch at all")
-    order = _generator(seed).permutation(n) if shuffle else None
+    order = generator(seed).permutation(n) if shuffle else None
     stop = n - n % batch_size if drop_last else n
     return _batches(X, y, batch_size, order, stop)   # checked now, not at the first next()
 

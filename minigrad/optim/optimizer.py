@@ -1,0 +1,411 @@
+"""The Optimizer base class: parameter groups, per-parameter state, `step()`, state dicts.
+
+As in PyTorch, an optimizer holds `param_groups`, a list of dicts: each has
+"params" (a list of Tensors) and every option of the optimizer ("lr",
+"weight_decay", ...), so groups may train with different settings.
+`defaults` holds the options given to the constructor; a group given without
+an option takes it from there. `state[p]` is a dict of buffers per parameter
+("step", "exp_avg", "momentum_buffer", ...: PyTorch's names).
+
+`step()` first checks every group's options and every gradient (its shape
+must be the parameter's), then updates. Nothing changes on an error. Each
+optimizer's update is a plain function of numpy arrays,
+`_update(param, grad, state, group)`, which changes `param` and the state's
+arrays in place and reads its options from `group` at call time.
+
+`state_dict()` has PyTorch's layout:
+
+    {"state": {0: {"step": 3, "exp_avg": array, ...}, ...},
+     "param_groups": [{"lr": 0.01, ..., "params": [0, 1, 2]}, ...]}
+
+Parameters are numbered across groups in order; `minigrad.save` stores this
+nesting (integer keys, lists and tuples included) and `minigrad.load` gives it
+back, so `opt.load_state_dict(minigrad.load(path))` works directly.
+"""
+from collections import defaultdict
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..engine import enable_grad, no_grad
+from ..validation import (check_flag, first_non_finite, has_real_dtype, is_integer, loaded_array,
+                          refuse_if_problems)
+from .checks import as_groups, checked_params, learning_rate, plain, scheduler_value
+
+__all__ = ["Optimizer", "SCHEDULER_KEYS"]
+
+# Keys a learning-rate scheduler writes into a group (PyTorch's names); allowed in every group.
+SCHEDULER_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
+# PyTorch's implementation switches (no effect on the numbers); a loaded group may carry them
+# with their "off" values, which are dropped.
+_TORCH_SWITCHES = ("foreach", "capturable", "differentiable", "fused")
+
+
+class Optimizer:
+    """Base class of the optimizers: parameter groups, `state`, `step()`, `zero_grad()`, state dicts.
+
+    Subclasses set `option_checks` ({option name: check returning its normal
+    form}), `state_names` (every buffer name the optimizer may keep), and define
+    `_update(param, grad, state, group)` (a staticmethod on numpy arrays),
+    `_required_state(group)` (the buffer names a stepped parameter has) and,
+    if options constrain each other, `_check_group(group)`.
+
+    Parameters:
+        params: an iterable of Tensors (model.parameters()) or of dicts, each
+            {"params": tensors, option: value, ...} (a parameter group).
+        defaults: {option: value} for groups that do not set the option.
+    """
+    option_checks = {"lr": learning_rate}
+    state_names = ()
+
+    def __init__(self, params, defaults):
+        self.defaults = self._checked_options(defaults, "the optimizer's defaults")
+        self.state = defaultdict(dict)   # parameter -> {buffer name: array or int}
+        self.param_groups = []
+        for group in as_groups(params):
+            self.add_param_group(group)
+
+    # -- groups -----------------------------------------------------------------------------
+    def add_param_group(self, param_group):
+        """Add a group {"params": tensors, option: value, ...}; missing options come from `defaults`.
+
+        Every parameter and option is checked before the group is added: a
+        non-Tensor, a non-leaf, a parameter already in a group, an unknown or
+        bad option raises and leaves the optimizer as it was.
+        """
+        if not isinstance(param_group, Mapping):
+            raise TypeError(f"a parameter group is a dict {{'params': ..., option: value}}, "
+                            f"not a {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"a parameter group needs the key 'params', got only "
+                             f"{sorted(map(str, param_group))}")
+        where = f"parameter group {len(self.param_groups)}"
+        first = sum(len(group["params"]) for group in self.param_groups)
+        params = checked_params(param_group["params"], where, first)
+        taken = {id(p) for group in self.param_groups for p in group["params"]}
+        for i, p in enumerate(params, start=first):
+            if id(p) in taken:
+                raise ValueError(f"parameter {i} of shape {p.shape} is already in another "
+                                 "parameter group (some parameters appear in more than one "
+                                 "parameter group)")
+        options = {key: value for key, value in param_group.items() if key != "params"}
+        group = self._checked_options({**self.defaults, **options}, where)
+        group["params"] = params
+        self.param_groups.append(group)
+        self._new_group(group)
+
+    def _new_group(self, group):
+        """Called when a group is added (Adagrad fills its accumulators here, as PyTorch does)."""
+
+    def _checked_options(self, options, where):
+        """`options` checked and normalised; an unknown or bad option raises, naming `where`."""
+        checked = {}
+        for key, value in options.items():
+            check = self.option_checks.get(key)
+            if check is None and key in SCHEDULER_KEYS:
+                check = scheduler_value(key)
+            if check is None:
+                raise ValueError(f"{where}: unknown option {key!r} for {type(self).__name__}; its "
+                                 f"options are {', '.join(self.option_checks)}")
+            try:
+                checked[key] = check(plain(value))
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"{where}: {error}") from None
+        missing = [key for key in self.option_checks if key not in checked]
+        if missing:
+            raise ValueError(f"{where}: missing option(s) {', '.join(map(repr, missing))}")
+        self._check_group(checked, where)
+        return checked
+
+    def _check_group(self, group, where):
+        """Checks between options of one group (Nesterov needs momentum); none by default."""
+
+    # -- the learning rate, for one-group optimizers -------------------------------------------
+    @property
+    def lr(self):
+        """The learning rate of every group (they must agree); assigning sets every group's."""
+        rates = [group["lr"] for group in self.param_groups]
+        if any(rate != rates[0] for rate in rates):
+            raise ValueError(f"the parameter groups have different learning rates {rates}; "
+                             "read optimizer.param_groups[i]['lr'] instead")
+        return rates[0]
+
+    @lr.setter
+    def lr(self, value):
+        value = learning_rate(plain(value))
+        for group in self.param_groups:
+            group["lr"] = value
+
+    # -- training -------------------------------------------------------------------------------
+    def zero_grad(self, set_to_none=True):
+        """Set every parameter's `.grad` to None (PyTorch's default), or to zeros if not set_to_none."""
+        set_to_none = check_flag("set_to_none", set_to_none, "zero_grad")
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.grad = None if set_to_none else np.zeros_like(p.data)
+
+    def step(self, closure=None):
+        """Update every parameter that has a `.grad`, in place; a parameter whose .grad is None is skipped.
+
+        Every group's options and every gradient are checked first (a gradient
+        must have its parameter's shape); on any problem a ValueError lists them
+        all and no parameter or buffer has changed. `closure`, if given, is
+        called first with grad mode on (it re-evaluates the loss); its result is
+        returned.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        work = self._checked_work()
+        update = self._update
+        with no_grad():
+            for group, items in work:
+                for param, grad, state in items:
+                    data = param.data
+                    update(data, grad, state, group)
+                    param.data = data   # the same array: notes the in-place change for autograd
+        return loss
+
+    def _checked_work(self):
+        """[(group, [(parameter, gradient array, state)])], after checking everything."""
+        problems, work, normalised, index = [], [], [], 0
+        verified = self.__dict__.setdefault("_verified_options", {})
+        for number, group in enumerate(self.param_groups):
+            options = {k: v for k, v in group.items() if k != "params"}
+            if not _same(verified.get(number), options):   # changed since last step: check again
+                try:
+                    normalised.append((number, group, self._checked_options(
+                        options, f"parameter group {number}")))
+                except (TypeError, ValueError) as error:
+                    problems.append(str(error))
+            items = []
+            for param in group["params"]:
+                grad = param.grad
+                if grad is not None:
+                    if not isinstance(grad, np.ndarray):
+                        grad = np.asarray(grad)
+                    if grad.shape != param.shape:
+                        problems.append(f"parameter {index} has shape {param.shape} but its .grad "
+                                        f"has shape {grad.shape}")
+                    elif not has_real_dtype(grad):
+                        problems.append(f"parameter {index}'s .grad has dtype {grad.dtype}, "
+                                        "not real numbers")
+                    else:
+                        if grad.dtype != param.dtype:
+                            grad = grad.astype(param.dtype)
+                        items.append((param, grad, self.state[param]))
+                index += 1
+            work.append((group, items))
+        refuse_if_problems(problems, f"{type(self).__name__}.step()")
+        for number, group, checked in normalised:
+            group.update(checked)   # options in their normal form (a betas list becomes a tuple)
+            verified[number] = checked
+        return work
+
+    @staticmethod
+    def _update(param, grad, state, group):
+        """Change the numpy array `param` (and `state`'s buffers) in place, given `grad`."""
+        raise NotImplementedError("this optimizer defines no update rule (_update)")
+
+    def _required_state(self, group):
+        """The buffer names every stepped parameter of `group` keeps."""
+        return set(self.state_names)
+
+    def _check_buffer(self, name, value):
+        """A problem with a loaded buffer, in words, or None."""
+        return None
+
+    # -- state dicts ----------------------------------------------------------------------------
+    def state_dict(self):
+        """{"state": {index: {buffer: copy}}, "param_groups": [{option: value, "params": [index]}]}.
+
+        PyTorch's layout and key names. Parameters are numbered across groups
+        in order; a parameter without state (never stepped) has no entry.
+        Arrays are copies: a state taken now does not change as training goes on.
+        """
+        groups, state, index = [], {}, 0
+        for group in self.param_groups:
+            packed = {key: value for key, value in group.items() if key != "params"}
+            packed["params"] = list(range(index, index + len(group["params"])))
+            for param in group["params"]:
+                buffers = self.state.get(param)
+                if buffers:
+                    state[index] = {name: value.copy() if isinstance(value, np.ndarray) else value
+                                    for name, value in buffers.items()}
+                index += 1
+            groups.append(packed)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore options and buffers from `state_dict()`'s output (or `minigrad.load` of it).
+
+        The state must be for the same number of groups, each with the same
+        number of parameters of the same shapes. Every key, option, shape and
+        value is checked first; on any problem a ValueError lists them all and
+        the optimizer is left untouched. Buffers are copied, cast to their
+        parameter's dtype. State indices may be ints or digit strings.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict takes a mapping, not a {type(state_dict).__name__}")
+        action = f"load_state_dict into {type(self).__name__}"
+        problems = [f"unexpected key {key!r}" for key in state_dict
+                    if key not in ("state", "param_groups")]
+        problems += [f"missing key {key!r}" for key in ("state", "param_groups")
+                     if key not in state_dict]
+        refuse_if_problems(problems, action)
+        params = [p for group in self.param_groups for p in group["params"]]
+        new_groups = self._loaded_groups(state_dict["param_groups"], problems)
+        new_state = self._loaded_state(state_dict["state"], params, problems)
+        if not problems:
+            owner = {id(p): new for group, new in zip(self.param_groups, new_groups)
+                     for p in group["params"]}
+            by_id = {id(p): i for i, p in enumerate(params)}
+            for param, buffers in new_state.items():
+                needed = self._required_state(owner[id(param)])
+                if not needed <= set(buffers):
+                    problems.append(f"the state of parameter {by_id[id(param)]} has "
+                                    f"{sorted(buffers)}; it needs all of {sorted(needed)}")
+        refuse_if_problems(problems, action)
+        for group, options in zip(self.param_groups, new_groups):
+            params_of_group = group["params"]
+            group.clear()
+            group.update(options)
+            group["params"] = params_of_group
+        self.state = defaultdict(dict, new_state)
+
+    def _loaded_groups(self, saved_groups, problems):
+        """The options of each saved group, checked; problems appended to `problems`."""
+        if isinstance(saved_groups, Mapping) and all(_index(k) is not None for k in saved_groups):
+            saved_groups = [saved_groups[k] for k in sorted(saved_groups, key=_index)]
+        if not isinstance(saved_groups, (list, tuple)):
+            problems.append(f"'param_groups' must be a list of dicts, got a "
+                            f"{type(saved_groups).__name__}")
+            return []
+        if len(saved_groups) != len(self.param_groups):
+            problems.append(f"the state dict has {len(saved_groups)} parameter groups, this "
+                            f"optimizer has {len(self.param_groups)}")
+            return []
+        new_groups, first = [], 0
+        for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            where = f"'param_groups.{number}'"
+            count = len(group["params"])
+            if not isinstance(saved, Mapping):
+                problems.append(f"{where}: a parameter group is a dict, got a "
+                                f"{type(saved).__name__}")
+                continue
+            indices = saved.get("params")
+            if isinstance(indices, np.ndarray):
+                indices = indices.tolist()
+            expected = list(range(first, first + count))
+            if not isinstance(indices, (list, tuple)):
+                problems.append(f"{where}: 'params' must be a list of parameter indices, got "
+                                f"{type(indices).__name__}")
+            elif len(indices) != count:
+                problems.append(f"{where} has {len(indices)} parameters in the state dict; this "
+                                f"optimizer's group {number} has {count}")
+            elif [_index(i) for i in indices] != expected:
+                problems.append(f"{where}: its 'params' are {list(indices)}, expected {expected} "
+                                "(parameters are numbered across the groups in order)")
+            first += count
+            options = {key: value for key, value in saved.items() if key != "params"
+                       and not (key in _TORCH_SWITCHES and not plain(value))}
+            unknown = [key for key in options
+                       if key not in self.option_checks and key not in SCHEDULER_KEYS]
+            missing = [key for key in self.option_checks if key not in options]
+            problems += [f"{where}: unexpected key {key!r}" for key in unknown]
+            problems += [f"{where}: missing key {key!r}" for key in missing]
+            if unknown or missing:
+                continue
+            try:
+                new_groups.append(self._checked_options(options, where))
+            except (TypeError, ValueError) as error:
+                problems.append(str(error))
+        return new_groups
+
+    def _loaded_state(self, saved_state, params, problems):
+        """{parameter: {buffer: value}} from the saved state, checked; problems appended."""
+        if not isinstance(saved_state, Mapping):
+            problems.append(f"'state' must be a dict of parameter index to buffers, got a "
+                            f"{type(saved_state).__name__}")
+            return {}
+        new_state, seen = {}, {}
+        for key, buffers in saved_state.items():
+            index = _index(key)
+            if index is None:
+                problems.append(f"unexpected key 'state.{key}': not a parameter index")
+                continue
+            if index in seen:
+                problems.append(f"'state.{key}' and 'state.{seen[index]}' name the same parameter")
+                continue
+            seen[index] = key
+            if index >= len(params):
+                problems.append(f"'state.{key}': this optimizer has only {len(params)} parameters")
+                continue
+            if not isinstance(buffers, Mapping):
+                problems.append(f"'state.{key}' must be a dict of buffers, got a "
+                                f"{type(buffers).__name__}")
+                continue
+            param, loaded = params[index], {}
+            for name, value in buffers.items():
+                where = f"state.{key}.{name}"
+                if name not in self.state_names:
+                    problems.append(f"unexpected key {where!r}")
+                elif name == "step":
+                    step = _step_count(value)
+                    if step is None:
+                        problems.append(f"'{where}': a step count must be an integer >= 0, "
+                                        f"got {value!r}")
+                    else:
+                        loaded[name] = step
+                else:
+                    array, problem = loaded_array(where, value, param.shape, param.dtype,
+                                                  f"parameter {index} has")
+                    if problem is None:
+                        bad = first_non_finite(array)
+                        problem = (f"'{where}': holds a non-finite value ({bad}); a NaN or inf "
+                                   "buffer would make every later step NaN") if bad else None
+                    if problem is None and self._check_buffer(name, array):
+                        problem = f"'{where}': {self._check_buffer(name, array)}"
+                    if problem is None:
+                        loaded[name] = array
+                    else:
+                        problems.append(problem)
+            if loaded and len(loaded) == len(buffers):
+                new_state[param] = loaded
+        return new_state
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for number, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {number} ({len(group['params'])} parameters)")
+            lines += [f"    {key}: {value!r}" for key, value in group.items() if key != "params"]
+        return "\n".join(lines + [")"])
+
+
+def _same(checked, options):
+    """True if a group's options equal those checked last (an array value compares as changed)."""
+    try:
+        return bool(checked == options)
+    except (ValueError, TypeError):   # an option holding a numpy array: == is elementwise
+        return False
+
+
+def _index(key):
+    """A parameter index from an int or a canonical digit string ("0", "12"); None otherwise."""
+    if is_integer(key):
+        return int(key) if key >= 0 else None
+    if isinstance(key, str) and key.isascii() and key.isdigit() and (key == "0" or key[0] != "0"):
+        return int(key)
+    return None
+
+
+def _step_count(value):
+    """A loaded step count as an int (PyTorch saves it as a float tensor); None if not one."""
+    value = plain(value)
+    if is_integer(value) and value >= 0:
+        return int(value)
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    return None
