@@ -7,6 +7,8 @@ only.
 """
 import numpy as np
 
+from .validation import is_integer
+
 __all__ = ["manual_seed", "get_generator"]
 
 _generator = np.random.default_rng()
@@ -15,7 +17,7 @@ _generator = np.random.default_rng()
 def manual_seed(seed):
     """Reseed minigrad's generator with the integer `seed`; returns the new generator."""
     global _generator
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_integer(seed) or seed < 0:
         raise ValueError(f"manual_seed takes a non-negative integer, got {seed!r}")
     _generator = np.random.default_rng(int(seed))
     return _generator

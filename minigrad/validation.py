@@ -16,6 +16,11 @@ def is_real_number(value):
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
+def is_finite_number(value):
+    """True for a real number (see is_real_number) that is neither NaN nor infinite."""
+    return is_real_number(value) and bool(np.isfinite(value))
+
+
 def is_integer(value):
     """True for a Python or numpy integer that is not a bool."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))

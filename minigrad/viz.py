@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .engine import Tensor, graph_nodes
+from .validation import is_real_number
 
 __all__ = ["to_dot", "render"]
 
@@ -91,7 +92,7 @@ def _constant_label(value):
     if isinstance(value, np.ndarray):
         dtype = "" if value.dtype == np.float64 else f"\n{value.dtype}"
         return f"array\n{_shape_text(value.shape)}{dtype}"
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+    if is_real_number(value):
         return f"{value:g}"
     text = repr(value)
     return text if len(text) <= 24 else type(value).__name__

@@ -9,7 +9,6 @@ import numpy as np
 
 from ..validation import has_real_dtype
 from . import guards
-from .modes import state
 
 __all__ = ["Tensor"]
 

@@ -13,7 +13,7 @@ from ... import ops
 from ...engine import Function, Tensor
 from ...ops import _call
 from ...random import get_generator
-from ...validation import check_probability, has_real_dtype, is_real_number
+from ...validation import check_probability, has_real_dtype, is_finite_number, is_real_number
 from .erf import erf as _erf_array
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "identity",
@@ -78,13 +78,13 @@ def _check_slope(negative_slope):
     if not is_real_number(negative_slope):
         raise TypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r} of "
                         f"type {type(negative_slope).__name__}")
-    if not np.isfinite(negative_slope):
+    if not is_finite_number(negative_slope):
         raise ValueError(f"leaky_relu: negative_slope must be finite, got {negative_slope}")
     return float(negative_slope)
 
 
 def _check_alpha(alpha, where):
-    if not is_real_number(alpha) or not np.isfinite(alpha):
+    if not is_finite_number(alpha):
         raise ValueError(f"{where}: alpha must be a finite number, got {alpha!r}")
     return float(alpha)
 

@@ -13,7 +13,7 @@ from ... import ops
 from ...engine import Function, Tensor
 from ...ops import _call
 from ...ops.linear import in_layout_of
-from ...validation import is_flag, is_real_number
+from ...validation import is_finite_number, is_flag
 from ._checks import (_as_float_like, _check_reduction, _check_same_shape, _dtype, _loss_input,
                       _per_element, _reduce)
 
@@ -118,7 +118,7 @@ class HuberError(Function):
 
 
 def _check_threshold(name, value, where, positive):
-    if not is_real_number(value) or not np.isfinite(value) or value < 0 or (positive and value == 0):
+    if not is_finite_number(value) or value < 0 or (positive and value == 0):
         kind = "> 0" if positive else ">= 0"
         raise ValueError(f"{where}: {name} must be a finite number {kind}, got {value!r}")
     return float(value)
