@@ -5,6 +5,10 @@ engine (Tensor, Function, graph walk) <- ops <- nn, optim <- data, io, viz.
 from .engine import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad, grad,
                      is_anomaly_enabled, is_grad_enabled, no_grad, set_grad_enabled)
 from .ops import broadcast_to, concatenate, linear, maximum, minimum, stack, where
+from .ops import (arange, array_split, clone, cumsum, diag, diagonal, dot, einsum, empty,
+                  expand_dims, eye, flip, full, full_like, inner, linspace, logsumexp, moveaxis, norm,
+                  ones, ones_like, outer, pad, prod, rand, randn, ravel, repeat, split, squeeze, std,
+                  swapaxes, tensor, tile, trace, var, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
 from . import nn, optim, data, functional
@@ -19,3 +23,8 @@ __all__ = ["Tensor", "Function", "no_grad", "enable_grad", "set_grad_enabled", "
            "detect_anomaly", "AnomalyError", "concatenate", "stack", "where", "maximum",
            "minimum", "broadcast_to", "linear", "gradcheck", "gradgradcheck", "GradcheckError",
            "manual_seed", "nn", "optim", "data", "functional", "functional_call", "save", "load", "CheckpointError"]
+__all__ += ["arange", "array_split", "clone", "cumsum", "diag", "diagonal", "dot", "einsum", "empty",
+            "expand_dims", "eye", "flip", "full", "full_like", "inner", "linspace", "logsumexp",
+            "moveaxis", "norm", "ones", "ones_like", "outer", "pad", "prod", "rand", "randn", "ravel",
+            "repeat", "split", "squeeze", "std", "swapaxes", "tensor", "tile", "trace", "var", "zeros",
+            "zeros_like"]
