@@ -16,7 +16,7 @@ shape.
 - `linear.py`: the fused dense layer and its memory layout.
 - `math.py`: sin, cos, tan, log1p, expm1, log2, log10, square, sign, reciprocal, % and //.
 - `rearrange.py`: squeeze, expand_dims, flip, repeat, tile, split, pad, diag, trace, clone.
-- `einsum.py`: einsum (gradients as einsums), dot, inner, outer.
+- `products.py`: einsum (gradients as einsums), dot, inner, outer.
 - `norms.py`: numpy.linalg.norm's vector and matrix norms.
 - `factories.py`: tensor, zeros, ones, full, arange, linspace, eye, rand, randn ...
 - `tensor_methods.py`, `tensor_api.py`: these ops as Tensor's operators and methods.
@@ -36,7 +36,7 @@ from .math import (Arctan, Cos, Cosh, Expm1, FloorDivide, Log1p, Log2, Log10, Re
                    Rounded, Sign, Sin, Sinh, Square, Tan)
 from .rearrange import (Clone, Pad, array_split, clone, diag, diagonal, expand_dims, flip, moveaxis,
                         pad, ravel, repeat, split, squeeze, swapaxes, tile, trace)
-from .einsum import Einsum, dot, einsum, inner, outer
+from .products import Einsum, dot, einsum, inner, outer
 from .norms import Norm2, norm
 from .factories import (arange, empty, eye, full, full_like, linspace, ones, ones_like, rand, randn,
                         tensor, zeros, zeros_like)

@@ -1,8 +1,9 @@
 """Norms, as numpy.linalg.norm, with PyTorch's subgradients where a norm has a kink.
 
-The 2-norm (and Frobenius norm) has its own op so that its gradient x / |x|
-is 0 at x = 0, as PyTorch defines it, rather than 0 / 0. The others are built
-from abs, sums and max/min.
+The 2-norm (and Frobenius norm) and the p-norms have their own ops so that
+their gradients are 0 where x is 0, as PyTorch defines them, rather than
+0 / 0 or 0 * inf. The others are built from abs, sums and max/min, whose
+ties share the gradient evenly, as PyTorch's do.
 """
 import numpy as np
 
@@ -26,10 +27,40 @@ class Norm2(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         out = out.reshape(ctx.kept_shape)
-        zero = (out._data if isinstance(out, Tensor) else np.asarray(out)) == 0
+        zero = _values(out) == 0
         if zero.any():   # x is 0 there too: dividing by 1 instead gives the subgradient 0
             out = call(Where, zero, 1.0, out)
         return g.reshape(ctx.kept_shape) * x / out
+
+
+class PNorm(Function):
+    """(sum |x|**p)**(1/p) over `axes`; d/dx = sign(x) |x|**(p-1) out**(1-p), taken as 0 where x is 0
+    (finite for any p, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdims=False):
+        out = np.sum(np.abs(x) ** p, axis=axes, keepdims=True) ** (1.0 / p)
+        ctx.p, ctx.kept_shape = p, out.shape
+        out = out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        p, out = ctx.p, out.reshape(ctx.kept_shape)
+        x_zero = _values(x) == 0
+        size = np.abs(x)
+        if x_zero.any():   # sign(x) is 0 there, so any finite stand-in for |x| gives 0
+            size = call(Where, x_zero, 1.0, size)
+        out_zero = _values(out) == 0
+        if out_zero.any():   # all of x is 0 there
+            out = call(Where, out_zero, 1.0, out)
+        return g.reshape(ctx.kept_shape) * np.sign(x) * size ** (p - 1) * out ** (1 - p)
+
+
+def _values(x):
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _matrix_refused(ord):
@@ -51,7 +82,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
             int (vector norms) or a pair of ints (matrix norms).
         keepdims (bool): keep the reduced axes as size 1.
 
-    The 2-norm's gradient x / |x| is taken as 0 at x = 0 (as PyTorch).
+    The 2-norm's gradient x / |x| is taken as 0 at x = 0, and a p-norm's at
+    the zeros of x (as PyTorch).
     """
     if not isinstance(x, Tensor):
         x = Tensor(x)
@@ -96,4 +128,4 @@ def _vector_norm(x, ord, axes, keepdims):
         return Tensor((x._data != 0).sum(axis=axes, keepdims=keepdims).astype(x.dtype))
     if ord == 1:
         return x.abs().sum(axis=axes, keepdims=keepdims)
-    return (x.abs() ** ord).sum(axis=axes, keepdims=keepdims) ** (1.0 / ord)
+    return PNorm.apply(x, p=float(ord), axes=axes, keepdims=keepdims)

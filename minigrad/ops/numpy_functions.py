@@ -14,7 +14,7 @@ comparisons) run on the data and give numbers or Tensors without gradient.
 import numpy as np
 
 from ..engine import Tensor
-from . import einsum as products, norms, rearrange, reductions
+from . import norms, products, rearrange, reductions
 from .elementwise import Clip, Maximum, Minimum, where as _where
 from .shape import Concatenate, Reshape, Stack, Transpose
 from .ufuncs import UFUNC_OPS, data_ufunc

@@ -32,7 +32,8 @@ class Pad(Function):
 
     @staticmethod
     def forward(ctx, x, pad_width, constant_values=0):
-        width = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+        width = np.asarray(pad_width, dtype=np.int64)
+        width = np.broadcast_to(width.reshape(-1, 2) if width.size == 0 else width, (x.ndim, 2))
         if (width < 0).any():
             raise ValueError(f"pad: widths must be non-negative, got {np.asarray(pad_width).tolist()}")
         ctx.middle = tuple(slice(int(before), int(before) + n) for (before, _), n in zip(width, x.shape))

@@ -3,6 +3,7 @@ import numpy as np
 
 from ..engine import Function, Tensor
 from .base import call, keepdims_shape, norm_axis
+from .norms import Norm2
 from .shape import BroadcastTo, Concatenate
 
 
@@ -121,8 +122,15 @@ def var(x, axis=None, ddof=0, keepdims=False):
 
 
 def std(x, axis=None, ddof=0, keepdims=False):
-    """Standard deviation over `axis`, as numpy.std: sqrt(var(x, axis, ddof))."""
-    return var(x, axis=axis, ddof=ddof, keepdims=keepdims) ** 0.5
+    """Standard deviation over `axis`, as numpy.std: sqrt(var(x, axis, ddof)) = |x - mean| / sqrt(n - ddof).
+
+    Written with the 2-norm, whose gradient is 0 where x is constant (as PyTorch's std), not 0 / 0.
+    """
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    axes = norm_axis(axis, x.ndim)
+    count = _reduced_count(x.shape, axes) - ddof
+    centred = x - x.mean(axis=axes, keepdims=True)
+    return Norm2.apply(centred, axes=axes, keepdims=keepdims) / count ** 0.5   # a Python float keeps float32
 
 
 def logsumexp(x, axis=None, keepdims=False):
