@@ -72,6 +72,8 @@ CALLS = [
     ("diag of a vector", lambda x: np.diag(x, 1), lambda: (leaf((3,)),)),
     ("ravel", lambda x: np.ravel(x), lambda: (leaf((2, 3)),)),
     ("diff", lambda x: np.diff(x, axis=0), lambda: (leaf((3, 2)),)),
+    ("round (gradient 0)", lambda x: np.round(x, 1) * x, lambda: (leaf((2, 3)),)),
+    ("floor (gradient 0)", lambda x: np.floor(x) + x, lambda: (leaf((2, 3)),)),
     ("add.reduce", lambda x: np.add.reduce(x, axis=1), lambda: (leaf((2, 3)),)),
     ("multiply.reduce", lambda x: np.multiply.reduce(x), lambda: (leaf((2, 3)),)),
     ("maximum.reduce", lambda x: np.maximum.reduce(x, axis=None), lambda: (leaf((2, 3)),)),

@@ -181,3 +181,37 @@ def test_reductions_keep_float32(method, kwargs):
     assert out.dtype == np.float32
     out.sum().backward()
     assert x.grad.dtype == np.float32
+
+
+# -- float32 on drawn shapes: float32 out, float32 gradients, numbers as float64's ------------------
+
+FLOAT32_OPS = {
+    "square": (lambda x: x.square(), -2), "sin": (lambda x: x.sin(), -2),
+    "cos": (lambda x: x.cos(), -2), "tan": (lambda x: (x / 3).tan(), -2),
+    "log1p": (lambda x: x.log1p(), 0.1), "expm1": (lambda x: x.expm1(), -2),
+    "log2": (lambda x: x.log2(), 0.1), "log10": (lambda x: x.log10(), 0.1),
+    "reciprocal": (lambda x: x.reciprocal(), 0.5), "remainder": (lambda x: x % 0.5, -2),
+    "prod": (lambda x: x.prod(axis=-1), -2), "var": (lambda x: x.var(axis=0, ddof=0), -2),
+    "std": (lambda x: x.std(), -2), "cumsum": (lambda x: x.cumsum(axis=-1), -2),
+    "logsumexp": (lambda x: x.logsumexp(axis=0), -2), "norm": (lambda x: x.norm(axis=-1), -2),
+    "pnorm": (lambda x: x.norm(3, axis=-1), -2), "tile": (lambda x: x.tile(2), -2),
+    "repeat": (lambda x: x.repeat(2), -2), "flip": (lambda x: x.flip(), -2),
+    "pad": (lambda x: x.pad(1), -2), "einsum": (lambda x: mg.einsum("...i,...i", x, x), -2),
+}
+
+
+@pytest.mark.parametrize("name", list(FLOAT32_OPS))
+@settings(max_examples=6, deadline=None)
+@given(shape=shapes(min_dims=1, max_dims=3), data=st.data())
+def test_float32_in_float32_out_on_drawn_shapes(name, shape, data):
+    fn, low = FLOAT32_OPS[name]
+    values = data.draw(tensors(shape, low=low, high=low + 2.5, dtype=np.float32)).data
+    x32 = mg.Tensor(values, requires_grad=True)
+    x64 = mg.Tensor(values.astype(np.float64), requires_grad=True)
+    out32, out64 = fn(x32), fn(x64)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32.data, out64.data, rtol=2e-5, atol=2e-5)
+    out32.sum().backward()
+    out64.sum().backward()
+    assert x32.grad.dtype == np.float32
+    np.testing.assert_allclose(x32.grad, x64.grad, rtol=2e-4, atol=2e-4)

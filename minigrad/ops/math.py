@@ -222,7 +222,8 @@ class FloorDivide(Function):
 
 
 class Rounded(Function):
-    """floor, ceil, trunc or rint of x (the numpy ufunc `ufunc`); piecewise constant, gradient 0 (as PyTorch)."""
+    """floor, ceil, trunc, rint or round of x (the numpy function `ufunc`); piecewise constant,
+    so the gradient is 0 (as PyTorch)."""
 
     @staticmethod
     def forward(ctx, x, ufunc):

@@ -11,11 +11,14 @@ comparisons) run on the data and give numbers or Tensors without gradient.
 `np.asarray(t)` and any other conversion numpy makes on its own go through
 `Tensor.__array__`, defined in `boundary.py` with the other conversions.
 """
+import functools
+
 import numpy as np
 
 from ..engine import Tensor
 from . import norms, products, rearrange, reductions
 from .elementwise import Clip, Maximum, Minimum, where as _where
+from .math import Rounded
 from .shape import Concatenate, Reshape, Stack, Transpose
 from .ufuncs import UFUNC_OPS, data_ufunc
 
@@ -217,6 +220,11 @@ def _pad(array, pad_width, mode="constant", **kwargs):
     return rearrange.pad(_tensor(array), pad_width, mode=mode, constant_values=constant_values)
 
 
+def _round(a, decimals=0, out=None):
+    refuse_out("round", out)
+    return Rounded.apply(_tensor(a), ufunc=functools.partial(np.round, decimals=decimals))
+
+
 def _diff(a, n=1, axis=-1, prepend=_NO_VALUE, append=_NO_VALUE):
     a = _tensor(a)
     if prepend is not _NO_VALUE or append is not _NO_VALUE:
@@ -349,6 +357,8 @@ HANDLED = {
     np.diag: lambda v, k=0: rearrange.diag(v, k),
     np.diagonal: lambda a, offset=0, axis1=0, axis2=1: rearrange.diagonal(a, offset, axis1, axis2),
     np.diff: _diff,
+    np.round: _round,
+    np.around: _round,
     np.dot: _dot,
     np.inner: lambda a, b: products.inner(a, b),
     np.outer: _outer,

@@ -13,6 +13,7 @@ from ..engine import Tensor, is_grad_enabled
 from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub
 from .elementwise import Abs, Cast, Clip, Exp, Log, Sqrt
+from . import rearrange
 from .reductions import Max, Mean, Min, Sum
 from .shape import GetItem, Reshape, Transpose, plain_index
 
@@ -160,9 +161,7 @@ class _TensorMethods:
 
     def swapaxes(self, axis1, axis2):
         """The tensor with `axis1` and `axis2` interchanged, as numpy.swapaxes."""
-        axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return Transpose.apply(self, axes=tuple(axes))
+        return rearrange.swapaxes(self, axis1, axis2)
 
     def astype(self, dtype):
         """A copy in another dtype, as numpy's astype.
