@@ -414,6 +414,9 @@ def _ufunc_keywords(name, kwargs):
 
 def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """numpy ufuncs on Tensors (`np.exp(t)`, `ndarray * t`, `np.add.reduce(t)`) run as minigrad ops."""
+    if method == "__call__" and not kwargs:   # the common case (`ndarray * t`), kept short
+        op = UFUNC_OPS.get(ufunc)
+        return data_ufunc(ufunc, inputs) if op is None else op(*inputs)
     name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
     if method == "__call__":
         dtype = _ufunc_keywords(name, kwargs)
