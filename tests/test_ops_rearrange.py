@@ -231,3 +231,20 @@ def test_norm_count_of_non_zeros_and_refused_singular_value_norms():
         mg.Tensor(np.ones((2, 2)), requires_grad=True).norm(2)
     with pytest.raises(TypeError, match="'nuc'"):
         np.linalg.norm(mg.Tensor(np.ones((2, 2)), requires_grad=True), "nuc")
+
+
+@pytest.mark.parametrize("ord", [None, 3, 0.5], ids=str)
+@pytest.mark.parametrize("magnitude", [1e-25, 1e25])
+def test_float32_norms_of_tiny_and_huge_values_neither_underflow_nor_overflow(ord, magnitude):
+    x = mg.Tensor(np.array([3.0, -4.0], dtype=np.float32) * np.float32(magnitude), requires_grad=True)
+    out = x.norm(ord)
+    expected = np.linalg.norm(np.array([3.0, -4.0]), ord) * magnitude
+    np.testing.assert_allclose(out.data, expected, rtol=1e-6)
+    out.backward()
+    reference = mg.Tensor([3.0, -4.0], requires_grad=True)
+    reference.norm(ord).backward()     # the gradient of a norm does not depend on the scale
+    np.testing.assert_allclose(x.grad, reference.grad, rtol=1e-5)
+    x = mg.Tensor(np.array([1.0, 1.0, 1.0 + 1e-3], dtype=np.float32) * np.float32(magnitude),
+                  requires_grad=True)
+    x.std().backward()
+    assert np.all(np.isfinite(x.grad)) and np.abs(x.grad).max() > 0.1

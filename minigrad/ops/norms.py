@@ -12,12 +12,23 @@ from .base import call, keepdims_shape, norm_axis
 from .elementwise import Where
 
 
+def _largest(x, axes):
+    """max |x| over axes (kept), 1 where that is 0: the scale that keeps x**p from under- or overflowing."""
+    largest = np.max(np.abs(x), axis=axes, keepdims=True) if x.size else np.ones(keepdims_shape(x.shape, axes), x.dtype)
+    return np.where(largest == 0, 1, largest).astype(x.dtype)
+
+
 class Norm2(Function):
-    """sqrt(sum(x**2)) over `axes`; d/dx = x / norm, taken as 0 where the norm is 0."""
+    """sqrt(sum(x**2)) over `axes`; d/dx = x / norm, taken as 0 where the norm is 0.
+
+    The sum is taken of (x / max|x|)**2, so the norm of tiny or huge float32
+    values neither underflows to 0 nor overflows (as LAPACK's nrm2).
+    """
 
     @staticmethod
     def forward(ctx, x, axes, keepdims=False):
-        out = np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
+        scale = _largest(x, axes)
+        out = scale * np.sqrt(np.sum((x / scale) ** 2, axis=axes, keepdims=True))
         ctx.kept_shape = out.shape
         out = out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
         ctx.save_for_backward(x, out)
@@ -30,16 +41,17 @@ class Norm2(Function):
         zero = _values(out) == 0
         if zero.any():   # x is 0 there too: dividing by 1 instead gives the subgradient 0
             out = call(Where, zero, 1.0, out)
-        return g.reshape(ctx.kept_shape) * x / out
+        return g.reshape(ctx.kept_shape) * (x / out)
 
 
 class PNorm(Function):
-    """(sum |x|**p)**(1/p) over `axes`; d/dx = sign(x) |x|**(p-1) out**(1-p), taken as 0 where x is 0
-    (finite for any p, as PyTorch)."""
+    """(sum |x|**p)**(1/p) over `axes`; d/dx = sign(x) (|x| / out)**(p-1), taken as 0 where x is 0
+    (finite for any p, as PyTorch). Scaled by max|x| like Norm2, so float32 neither under- nor overflows."""
 
     @staticmethod
     def forward(ctx, x, p, axes, keepdims=False):
-        out = np.sum(np.abs(x) ** p, axis=axes, keepdims=True) ** (1.0 / p)
+        scale = _largest(x, axes)
+        out = scale * np.sum((np.abs(x) / scale) ** p, axis=axes, keepdims=True) ** (1.0 / p)
         ctx.p, ctx.kept_shape = p, out.shape
         out = out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
         ctx.save_for_backward(x, out)
@@ -49,14 +61,14 @@ class PNorm(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         p, out = ctx.p, out.reshape(ctx.kept_shape)
-        x_zero = _values(x) == 0
-        size = np.abs(x)
-        if x_zero.any():   # sign(x) is 0 there, so any finite stand-in for |x| gives 0
-            size = call(Where, x_zero, 1.0, size)
         out_zero = _values(out) == 0
         if out_zero.any():   # all of x is 0 there
             out = call(Where, out_zero, 1.0, out)
-        return g.reshape(ctx.kept_shape) * np.sign(x) * size ** (p - 1) * out ** (1 - p)
+        ratio = np.abs(x) / out            # in [0, 1]: its powers stay finite
+        x_zero = _values(x) == 0
+        if x_zero.any():   # sign(x) is 0 there, so any finite stand-in gives 0
+            ratio = call(Where, x_zero, 1.0, ratio)
+        return g.reshape(ctx.kept_shape) * np.sign(x) * ratio ** (p - 1)
 
 
 def _values(x):
