@@ -205,7 +205,9 @@ FLOAT32_OPS = {
 @given(shape=shapes(min_dims=1, max_dims=3), data=st.data())
 def test_float32_in_float32_out_on_drawn_shapes(name, shape, data):
     fn, low = FLOAT32_OPS[name]
-    values = data.draw(tensors(shape, low=low, high=low + 2.5, dtype=np.float32)).data
+    # no subnormal values: float32 keeps only a few bits of them (a norm of 3e-44 is 4e-44 or so)
+    values = data.draw(tensors(shape, low=low, high=low + 2.5, dtype=np.float32,
+                               avoid=(0,), margin=1e-30)).data
     x32 = mg.Tensor(values, requires_grad=True)
     x64 = mg.Tensor(values.astype(np.float64), requires_grad=True)
     out32, out64 = fn(x32), fn(x64)
