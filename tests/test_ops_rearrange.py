@@ -248,3 +248,13 @@ def test_float32_norms_of_tiny_and_huge_values_neither_underflow_nor_overflow(or
                   requires_grad=True)
     x.std().backward()
     assert np.all(np.isfinite(x.grad)) and np.abs(x.grad).max() > 0.1
+
+
+@pytest.mark.parametrize("call", [lambda x: x.moveaxis(2, 0), lambda x: x.moveaxis(0, -3),
+                                  lambda x: x.swapaxes(0, 2), lambda x: x.flip(2),
+                                  lambda x: x.repeat(2, axis=-3), lambda x: mg.split(x, 1, axis=2),
+                                  lambda x: x.cumsum(axis=2), lambda x: x.squeeze(3),
+                                  lambda x: x.expand_dims(4), lambda x: x.norm(axis=2)])
+def test_an_axis_out_of_range_raises_instead_of_wrapping(call):
+    with pytest.raises(np.exceptions.AxisError, match="out of bounds"):
+        call(mg.Tensor(np.ones((2, 1)), requires_grad=True))

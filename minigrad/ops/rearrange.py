@@ -61,6 +61,8 @@ def squeeze(x, axis=None):
         axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
     else:
         axes = norm_axis(axis, x.ndim)
+        if x.ndim == 0:
+            raise np.exceptions.AxisError(f"squeeze: axis {axis} is out of bounds for a 0-d tensor")
         for a in axes:
             if x.shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of a tensor of shape {x.shape} has size "
@@ -85,8 +87,8 @@ def ravel(x):
 def moveaxis(x, source, destination):
     """x with axes `source` moved to positions `destination`, the others in order (numpy.moveaxis)."""
     x = _tensor(x)
-    source = [a % max(x.ndim, 1) for a in np.atleast_1d(source)]
-    destination = [a % max(x.ndim, 1) for a in np.atleast_1d(destination)]
+    source = [norm_axis(int(a), x.ndim)[0] for a in np.atleast_1d(source)]
+    destination = [norm_axis(int(a), x.ndim)[0] for a in np.atleast_1d(destination)]
     if len(source) != len(destination):
         raise ValueError(f"moveaxis: source {source} and destination {destination} differ in length")
     order = [a for a in range(x.ndim) if a not in source]
@@ -98,6 +100,7 @@ def moveaxis(x, source, destination):
 def swapaxes(x, axis1, axis2):
     """x with `axis1` and `axis2` interchanged, as numpy.swapaxes."""
     x = _tensor(x)
+    axis1, axis2 = norm_axis(axis1, x.ndim)[0], norm_axis(axis2, x.ndim)[0]
     axes = list(range(x.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return Transpose.apply(x, axes=tuple(axes))
