@@ -164,6 +164,11 @@ def test_a_function_without_an_op_raises_a_type_error_naming_it(call, name):
     assert ".numpy()" in str(info.value)
 
 
+def test_a_function_without_gradient_that_would_give_floats_is_refused():
+    with pytest.raises(TypeError, match="bincount.*floating values"):
+        np.bincount(np.array([0, 1, 1]), weights=leaf((3,)))
+
+
 def test_functions_without_gradient_give_numbers_or_tensors_without_gradient():
     x = leaf((2, 3))
     assert np.shape(x) == (2, 3) and np.ndim(x) == 2 and np.size(x) == 6

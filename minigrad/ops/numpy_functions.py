@@ -289,13 +289,17 @@ def _wrap(value):
     return value
 
 
-def _on_data(func, kind):
-    """Run numpy's `func` on the data: for results that carry no gradient (`kind` says which)."""
+def _on_data(func):
+    """Run numpy's `func` on the data, for a result that carries no gradient (indices, flags, shapes).
+
+    A floating result (np.bincount with weights, say) would be a gradient dropped: refused.
+    """
     def handler(*args, **kwargs):
         refuse_out(func.__name__, kwargs.get("out"))
         result = func(*_data(args), **{k: _data(v) for k, v in kwargs.items()})
-        if kind == "values" and isinstance(result, np.ndarray) and result.dtype.kind == "f":
-            raise TypeError(f"numpy.{func.__name__} gave floating values; it has no minigrad op")
+        if isinstance(result, np.ndarray) and result.dtype.kind in "fc":
+            raise TypeError(f"numpy.{func.__name__} with these arguments gives floating values, "
+                            "and it has no minigrad op; use .numpy() to leave the graph on purpose")
         return _wrap(result)
     handler.__name__ = func.__name__
     return handler
@@ -374,7 +378,7 @@ HANDLED = {
     np.empty_like: _like(np.empty_like),
     np.full_like: _like(np.full_like),
 }
-HANDLED.update({f: _on_data(f, "values") for f in _NO_GRADIENT})
+HANDLED.update({f: _on_data(f) for f in _NO_GRADIENT})
 
 
 def _function_name(func):
