@@ -6,6 +6,10 @@ from .engine import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad
                      is_anomaly_enabled, is_grad_enabled, no_grad, once_differentiable,
                      set_grad_enabled)
 from .ops import broadcast_to, concatenate, linear, maximum, minimum, stack, where
+from .ops import (arange, array_split, clone, cumsum, diag, diagonal, dot, einsum, empty,
+                  expand_dims, eye, flip, full, full_like, inner, linspace, logsumexp, moveaxis, norm,
+                  ones, ones_like, outer, pad, prod, rand, randn, ravel, repeat, split, squeeze, std,
+                  swapaxes, tensor, tile, trace, var, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
 from . import nn, optim, data, functional
@@ -20,3 +24,8 @@ __all__ = ["Tensor", "Function", "once_differentiable", "no_grad", "enable_grad"
            "detect_anomaly", "AnomalyError", "concatenate", "stack", "where", "maximum",
            "minimum", "broadcast_to", "linear", "gradcheck", "gradgradcheck", "GradcheckError",
            "manual_seed", "nn", "optim", "data", "functional", "functional_call", "save", "load", "CheckpointError"]
+__all__ += ["arange", "array_split", "clone", "cumsum", "diag", "diagonal", "dot", "einsum", "empty",
+            "expand_dims", "eye", "flip", "full", "full_like", "inner", "linspace", "logsumexp",
+            "moveaxis", "norm", "ones", "ones_like", "outer", "pad", "prod", "rand", "randn", "ravel",
+            "repeat", "split", "squeeze", "std", "swapaxes", "tensor", "tile", "trace", "var", "zeros",
+            "zeros_like"]

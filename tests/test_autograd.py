@@ -377,8 +377,8 @@ def test_numpy_ufunc_on_a_tensor_is_a_tensor_in_the_graph(ufunc, derivative):
 
 
 def test_numpy_ufunc_without_an_op_raises_type_error_naming_it():
-    with pytest.raises(TypeError, match="sin"):
-        np.sin(leaf([1.0]))
+    with pytest.raises(TypeError, match="arcsinh"):
+        np.arcsinh(leaf([1.0]))
 
 
 def test_matmul_shape_mismatch_names_both_shapes():

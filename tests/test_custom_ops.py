@@ -140,7 +140,7 @@ class CubeNumpy(mg.Function):
 @pytest.mark.parametrize("op, why", [
     (CubeSavingSquare, "neither an input nor the output"),
     (CubeOnce, "marked once_differentiable"),
-    (CubeNumpy, "returned a numpy array"),
+    (CubeNumpy, "as a numpy array"),
 ], ids=["saves-x-squared", "once_differentiable", "plain-numpy"])
 def test_a_first_order_only_backward_is_right_once_and_refuses_a_second_time(op, why):
     x = leaf(2.0)
@@ -244,3 +244,22 @@ def test_check_op_still_fails_a_wrong_multi_output_reference():
                     max_examples=3)
     with pytest.raises(AssertionError):
         test()
+
+
+def test_a_backward_that_reads_a_saved_tensors_values_as_an_array_is_first_order_only():
+    class CubeViaValues(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return g * (3 * np.asarray(x) ** 2)      # g stays a Tensor; x's values do not
+
+    x = leaf(2.0)
+    first, = mg.grad(CubeViaValues.apply(x), [x], create_graph=True)
+    assert first.item() == 12.0
+    with pytest.raises(RuntimeError, match="CubeViaValues.backward read a Tensor's values"):
+        mg.grad(first, [x])                           # never the silent 0 of a constant

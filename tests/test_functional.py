@@ -271,7 +271,7 @@ def test_forward_products_refuse_a_backward_that_leaves_the_graph():
     x = np.array([1.0, 2.0])
     _, back = AF.vjp(NumpyDouble.apply, x, np.ones(2))       # first order is fine
     np.testing.assert_array_equal(back.data, [2.0, 2.0])
-    with pytest.raises(RuntimeError, match="NumpyDouble.backward returned a numpy array"):
+    with pytest.raises(RuntimeError, match="NumpyDouble.backward .*numpy array"):
         AF.jvp(NumpyDouble.apply, x, np.ones(2))
 
 

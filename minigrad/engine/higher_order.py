@@ -21,7 +21,7 @@ import numpy as np
 
 from . import guards
 from .function import Function
-from .modes import no_grad
+from .modes import no_grad, state
 from .outputs import _Grads
 from .tensor import Tensor
 
@@ -84,10 +84,20 @@ def differentiable_backward(node, g):
     arrays = node.saved_tensors
     node.saved_tensors = saved = node._differentiable_saved()
     start = next(guards.clock)   # nodes the backward records come after this
+    outer, state.differentiating = state.differentiating, node
+    node._read_values = False
     try:
         grads = node.backward(node, g)
     finally:
         node.saved_tensors = arrays
+        state.differentiating = outer
+    if node._read_values:
+        return _first_order_only(node, grads, g, (
+            f"{op}.backward read a Tensor's values as a numpy array (t.data, t.numpy(), "
+            f"np.asarray(t)) while computing a gradient with create_graph=True, so what it "
+            f"computed from them is not recorded and a second derivative through {op} would be "
+            "wrong; use operations Tensors support (arithmetic, @, .sum, numpy ufuncs with a "
+            "minigrad op), or mark the backward @minigrad.once_differentiable"))
     constants = {id(value) for value, role, array in zip(saved, node._saved_roles, arrays)
                  if role is None and isinstance(array, (np.ndarray, np.generic))}
     if constants and _uses(grads, constants, start):
@@ -103,6 +113,13 @@ def differentiable_backward(node, g):
             f"{op} would be wrong; write the backward with operations Tensors support "
             "(arithmetic, @, .sum, numpy ufuncs), or mark it @minigrad.once_differentiable"))
     return grads
+
+
+def note_values_read(tensor):
+    """Called when a Tensor's array is handed out: inside a create_graph backward, that leaves the graph."""
+    node = state.differentiating
+    if node is not None and tensor._requires_grad:
+        node._read_values = True
 
 
 def _value(g):

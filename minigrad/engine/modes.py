@@ -23,6 +23,7 @@ class _ThreadState(threading.local):
     """The switches of the current thread (read on every op)."""
     grad_enabled = True   # False inside no_grad(): nothing is recorded
     anomaly = False       # True inside detect_anomaly()
+    differentiating = None   # the node whose backward runs under create_graph (higher_order.py)
 
 
 state = _ThreadState()

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..validation import has_real_dtype
 from . import guards
+from .modes import state, switched
 
 __all__ = ["Tensor"]
 
@@ -82,6 +83,8 @@ class Tensor:
         (`t.data.copy()`) to change it. Assigning `t.data = array` replaces the
         array (same shape; cast to this tensor's dtype).
         """
+        if switched.count and state.differentiating is not None:
+            _higher_order.note_values_read(self)
         if self._graph_holds():
             return _read_only(self._data)
         return self._data
@@ -318,3 +321,4 @@ def new_tensor(data, ctx):
 
 
 from . import walk as _walk   # noqa: E402 (the walk imports Tensor: imported once Tensor exists)
+from . import higher_order as _higher_order   # noqa: E402

@@ -1,7 +1,8 @@
 """Tensor's operators and methods: each a named function that applies an op.
 
 The engine's Tensor knows no op; this file gives it `+`, `.sum()`, `.exp()`
-and the rest. They are written as methods of `_TensorMethods` (so `help()`
+and the rest (more methods in tensor_api.py, conversions in boundary.py,
+numpy's functions and ufuncs in numpy_functions.py). They are written as methods of `_TensorMethods` (so `help()`
 shows each one's parameters) and copied onto Tensor by `bind()`.
 """
 import numpy as np
@@ -9,7 +10,8 @@ import numpy as np
 from ..engine import Tensor
 from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .arithmetic import Add, Div, MatMul, Mul, Neg, Pow, Sub
-from .elementwise import Abs, Cast, Clip, Exp, Log, Maximum, Minimum, Sqrt
+from .elementwise import Abs, Cast, Clip, Exp, Log, Sqrt
+from . import rearrange
 from .reductions import Max, Mean, Min, Sum
 from .shape import GetItem, Reshape, Transpose, plain_index
 
@@ -112,14 +114,6 @@ class _TensorMethods:
         """
         return Min.apply(self, axis=axis, keepdims=keepdims)
 
-    def argmax(self, axis=None):
-        """Index of the largest element (along `axis`), as numpy.argmax; an integer Tensor, no gradient."""
-        return Tensor(self._data.argmax(axis=axis))
-
-    def argmin(self, axis=None):
-        """Index of the smallest element (along `axis`), as numpy.argmin; an integer Tensor, no gradient."""
-        return Tensor(self._data.argmin(axis=axis))
-
     # -- shapes ---------------------------------------------------------------------------
     def reshape(self, *shape):
         """The same elements in another shape, as numpy's reshape: `t.reshape(2, 3)` or `t.reshape((2, -1))`."""
@@ -140,9 +134,7 @@ class _TensorMethods:
 
     def swapaxes(self, axis1, axis2):
         """The tensor with `axis1` and `axis2` interchanged, as numpy.swapaxes."""
-        axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return Transpose.apply(self, axes=tuple(axes))
+        return rearrange.swapaxes(self, axis1, axis2)
 
     def astype(self, dtype):
         """A copy in another dtype, as numpy's astype.
@@ -206,37 +198,21 @@ class _TensorMethods:
         return LogSoftmax.apply(self, axis=axis)
 
 
-# numpy ufuncs on Tensors (`ndarray * tensor`, `np.exp(tensor)`) run as these ops.
-_UFUNC_OPS = {
-    np.add: Add.apply, np.subtract: Sub.apply, np.multiply: Mul.apply,
-    np.true_divide: Div.apply, np.power: Pow.apply, np.matmul: MatMul.apply,
-    np.negative: Neg.apply, np.exp: Exp.apply, np.log: Log.apply, np.sqrt: Sqrt.apply,
-    np.absolute: Abs.apply, np.tanh: Tanh.apply, np.maximum: Maximum.apply,
-    np.minimum: Minimum.apply,
-    np.less: _compare(np.less), np.less_equal: _compare(np.less_equal),
-    np.greater: _compare(np.greater), np.greater_equal: _compare(np.greater_equal),
-    np.equal: _compare(np.equal), np.not_equal: _compare(np.not_equal),
-}
-
-
-def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    """Lets numpy ufuncs take Tensors: `ndarray * tensor` and `np.exp(tensor)` stay in the graph."""
-    op = _UFUNC_OPS.get(ufunc)
-    if method != "__call__" or kwargs or op is None:
-        raise TypeError(f"numpy's {ufunc.__name__}{'' if method == '__call__' else '.' + method} "
-                        f"{'with ' + ', '.join(kwargs) + ' ' if kwargs else ''}has no minigrad op; "
-                        "use the Tensor's methods, or .numpy() to leave the graph")
-    return op(*inputs)
-
-
 def bind():
-    """Copy the methods above onto Tensor (named `Tensor.<name>` for help())."""
-    for name, value in vars(_TensorMethods).items():
-        if name.startswith("__") and name.endswith("__") and not callable(value):
-            continue   # __module__, __dict__, __doc__ ...
-        if name in ("__dict__", "__weakref__", "__module__", "__doc__", "__qualname__"):
-            continue
-        function = value.fget if isinstance(value, property) else value
-        function.__qualname__ = f"Tensor.{name}"
-        setattr(Tensor, name, value)
-    Tensor.__array_ufunc__ = _array_ufunc
+    """Copy the methods here, in tensor_api.py and boundary.py onto Tensor (named `Tensor.<name>` for help())."""
+    from .boundary import _Conversions
+    from .numpy_functions import array_function, array_ufunc
+    from .tensor_api import _MoreTensorMethods
+    for source in (_TensorMethods, _MoreTensorMethods, _Conversions):
+        for name, value in vars(source).items():
+            if name.startswith("__") and name.endswith("__") and not callable(value):
+                continue   # __module__, __dict__, __doc__, the __hash__ = None that __eq__ implies
+            if name in ("__dict__", "__weakref__"):
+                continue
+            function = value.fget if isinstance(value, property) else value
+            function.__qualname__ = f"Tensor.{name}"
+            setattr(Tensor, name, value)
+    array_ufunc.__qualname__ = "Tensor.__array_ufunc__"
+    array_function.__qualname__ = "Tensor.__array_function__"
+    Tensor.__array_ufunc__ = array_ufunc
+    Tensor.__array_function__ = array_function
