@@ -267,3 +267,18 @@ def test_raise_exception_false_returns_false_instead_of_raising():
         mg.gradcheck(lambda t: t * 2, [leaf(X)], raise_exception="no")
     with pytest.raises(TypeError, match="fast_mode"):
         mg.gradgradcheck(lambda t: t * 2, [leaf(X)], fast_mode=1)
+
+
+@pytest.mark.parametrize("fast_mode", [False, True])
+def test_a_nan_analytic_gradient_fails_the_check(fast_mode):
+    class NanBackward(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * np.nan
+
+    with pytest.raises(mg.GradcheckError, match="nan"):
+        mg.gradcheck(NanBackward.apply, [leaf(X)], fast_mode=fast_mode)
