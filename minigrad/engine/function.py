@@ -41,6 +41,18 @@ class Function:
     arithmetic is recorded too. A backward written with operations both arrays
     and Tensors support (arithmetic, `@`, `.sum`, `.reshape`, `.T`, numpy
     ufuncs such as `np.exp`) therefore gives higher-order derivatives for free.
+    Any other backward is first-order only: its first derivatives are right,
+    and a second derivative through it raises an error naming the op (mark it
+    `@minigrad.once_differentiable` to say so; see higher_order.py).
+
+    Several outputs: `forward` may return a tuple of arrays; `apply` then
+    returns a tuple of Tensors and `backward(ctx, *grad_outputs)` gets one
+    gradient per output (zeros for an output that received none);
+    `ctx.mark_non_differentiable(*arrays)` marks outputs such as indices.
+
+    Forward mode: an optional static `jvp(ctx, *tangents)` returns the tangent
+    of the output from one tangent per input; minigrad.functional's jvp and
+    hvp use it, and the double-vjp construction for ops without one.
 
     Use it as `MyOp.apply(*inputs, **params)`, which returns a Tensor.
     `ctx.needs_input_grad` (one bool per input) tells forward and backward
