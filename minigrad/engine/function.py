@@ -35,10 +35,10 @@ class Function:
     In an ordinary backward, `grad_output` and `ctx.saved_tensors` are numpy
     arrays (for a 0-d output, `grad_output` may be a numpy scalar, which is
     what numpy's own 0-d arithmetic returns; it has the same methods). Under
-    `minigrad.grad(..., create_graph=True)` they are Tensors: each saved array
-    is recorded by its role when `save_for_backward` is called (input i, or the
-    output), and backward gets the graph's own Tensor for it, so the backward's
-    arithmetic is recorded too. A backward written with operations both arrays
+    `minigrad.grad(..., create_graph=True)` they are Tensors: each saved value
+    is known by its role (input i, or the output: the very array forward was
+    given or returned), and backward gets the graph's own Tensor for it, so the
+    backward's arithmetic is recorded too. A backward written with operations both arrays
     and Tensors support (arithmetic, `@`, `.sum`, `.reshape`, `.T`, numpy
     ufuncs such as `np.exp`) therefore gives higher-order derivatives for free.
     Any other backward is first-order only: its first derivatives are right,
@@ -59,7 +59,6 @@ class Function:
     which inputs need a gradient.
     """
     saved_tensors = ()    # what forward saved; set to None once backward has released it
-    _forward_args = ()    # the arrays forward was given, kept (with _out_id) to tell saved roles
     _out_id = None        # id() of the array forward returned (alive as long as a saved value is)
     _params = {}          # the keyword arguments of apply (read-only here: never mutated)
     _output_changed = False   # the output was changed in place (see guards.note_change)
@@ -83,9 +82,10 @@ class Function:
     def save_for_backward(self, *values):
         """Keep `values` (the op's input arrays and output) for backward, as `ctx.saved_tensors`.
 
-        Each is recorded by its role, input i or the output, so a create_graph
-        backward gets the graph's Tensor in its place. Any other array is a
-        constant to a second derivative.
+        Each is known by its role, input i or the output (the same array object
+        forward was given or returned), so a create_graph backward gets the
+        graph's Tensor in its place. Any other array is a constant to a second
+        derivative, and a backward that reads one is first-order only.
         """
         self.saved_tensors = values
 
@@ -141,7 +141,6 @@ class Function:
             ctx.needs_input_grad = (need_a, need_b)
             record = need_a or need_b
             out = cls.forward(ctx, a, b, **params) if params else cls.forward(ctx, a, b)
-            arrays = a, b
         elif len(args) == 3:   # a layer's (x, weight, bias)
             a, b, c = args
             need_a = need_b = need_c = False
@@ -154,11 +153,9 @@ class Function:
             ctx.needs_input_grad = (need_a, need_b, need_c)
             record = need_a or need_b or need_c
             out = cls.forward(ctx, a, b, c, **params)
-            arrays = a, b, c
         elif len(args) == 1 and isinstance(args[0], Tensor):
             record = enabled and args[0]._requires_grad
             ctx.needs_input_grad = (record,)
-            arrays = None   # (args[0]._data, if forward saves anything)
             out = cls.forward(ctx, args[0]._data, **params) if params else cls.forward(ctx, args[0]._data)
         else:
             needs, arrays = [], []
@@ -179,8 +176,6 @@ class Function:
                     ctx._seq = next(_clock)
                     if params:
                         ctx._params = params
-                    if ctx.saved_tensors:
-                        ctx._forward_args = (args[0]._data,) if arrays is None else tuple(arrays)
                 return outputs.make_outputs(ctx, out, record, anomaly)
             out = np.asarray(out)   # numpy returns scalars, not 0-d arrays, for 0-d results
         if anomaly:
@@ -196,10 +191,9 @@ class Function:
         if params:
             ctx._params = params
         if ctx.saved_tensors:
-            # Enough to tell each saved value's role when a create_graph backward or the
-            # in-place guard asks (_saved_roles): the arrays forward was given, and the
-            # output's id, which no saved value can share while both are alive.
-            ctx._forward_args = (args[0]._data,) if arrays is None else arrays
+            # With the inputs, enough to tell each saved value's role when a create_graph
+            # backward or the in-place guard asks (_saved_roles): no saved value can share
+            # the output's id while both are alive.
             ctx._out_id = id(returned)
         return tensor
 
@@ -212,8 +206,8 @@ class Function:
             if id(value) in out_ids:
                 roles.append(-1 - out_ids.index(id(value)))   # OUTPUT for output 0
                 continue
-            for i, array in enumerate(self._forward_args):
-                if array is value:
+            for i, given in enumerate(self.inputs):
+                if (given._data if isinstance(given, Tensor) else given) is value:
                     roles.append(i)
                     break
             else:

@@ -91,23 +91,22 @@ def check_node(node, create_graph):
 
 def _check_versions(node, create_graph):
     op = type(node).__name__
-    roles = node._saved_roles
+    saved = node.saved_tensors
     for i, t in enumerate(node.inputs):
         if not hasattr(t, "_changed_at") or _latest_change(t) < node._seq:
             continue
-        if i in roles:
-            if t._data is node.saved_tensors[roles.index(i)]:
-                raise RuntimeError(
-                    f"{t._describe()} (input {i} of {op}) was changed in place after {op} saved "
-                    f"it for backward (it is at version {t._version} now), so its gradient would "
-                    "be wrong; change a copy instead, or do the in-place update after backward()"
-                    + where(node))
-            if create_graph:   # a new array: the saved old one can no longer be tied to the tensor
-                raise RuntimeError(
-                    f"{t._describe()} (input {i} of {op}) got new .data after {op} used it, so a "
-                    "create_graph backward cannot differentiate through its old value; assign "
-                    ".data after computing the gradients" + where(node))
-    if node._output_changed and any(role is not None and role < 0 for role in roles):
+        if any(value is t._data for value in saved):
+            raise RuntimeError(
+                f"{t._describe()} (input {i} of {op}) was changed in place after {op} saved "
+                f"it for backward (it is at version {t._version} now), so its gradient would "
+                "be wrong; change a copy instead, or do the in-place update after backward()"
+                + where(node))
+        if create_graph:   # a new array: the saved old one can no longer be tied to the tensor
+            raise RuntimeError(
+                f"{t._describe()} (input {i} of {op}) got new .data after {op} used it, so a "
+                "create_graph backward cannot differentiate through its old value; assign "
+                ".data after computing the gradients" + where(node))
+    if node._output_changed and any(role is not None and role < 0 for role in node._saved_roles):
         raise RuntimeError(
             f"the output of {op} was changed in place after {op} saved it for backward, so its "
             "gradient would be wrong; change a copy instead (y = y * 2 rather than y *= 2)"

@@ -249,7 +249,7 @@ def backward(roots, seeds, retain_graph, create_graph, targets=None):
                             source, newest = newest, source
                         heappush(heap, (-source._seq, source))
             if not retain_graph:   # free the buffers as soon as this node is done with them
-                node.saved_tensors = node.inputs = node._forward_args = None
+                node.saved_tensors = node.inputs = None
     _finish_leaves(leaf_grads, wanted, found, targets is not None)
     return found
 
