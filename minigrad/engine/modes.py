@@ -120,6 +120,14 @@ class enable_grad(_Mode):
     attribute, value = "grad_enabled", True
 
 
+class _Recording(_Mode):
+    """The walk's own switch: record the backward only for create_graph (no argument checks)."""
+    attribute = "grad_enabled"
+
+    def __init__(self, value):
+        self.value = value
+
+
 class set_grad_enabled(_Mode):
     """Switch recording on or off: `with set_grad_enabled(mode): ...`.
 

@@ -85,7 +85,7 @@ class Tensor:
         """
         if switched.count and state.differentiating is not None:
             _higher_order.note_values_read(self)
-        if self._graph_holds():
+        if (self._ctx is not None or self._base is not None) and self._graph_holds():
             return _read_only(self._data)
         return self._data
 

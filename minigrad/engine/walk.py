@@ -19,7 +19,7 @@ from .function import Function
 from .higher_order import differentiable_backward
 from .outputs import is_gradients
 from .guards import changes, check_finite, check_input_gradients, check_node, resolve_inputs
-from .modes import is_anomaly_enabled, is_grad_enabled, set_grad_enabled
+from .modes import _Recording, is_anomaly_enabled, is_grad_enabled
 from .tensor import Tensor, new_tensor
 
 __all__ = ["grad", "graph_nodes"]
@@ -198,7 +198,7 @@ def backward(roots, seeds, retain_graph, create_graph, targets=None):
     heap = []
     anomaly = is_anomaly_enabled()
     ndarray, generic, heappush, heappop = np.ndarray, np.generic, heapq.heappush, heapq.heappop
-    with set_grad_enabled(bool(create_graph)):   # record the backward only for create_graph
+    with _Recording(bool(create_graph)):   # record the backward only for create_graph
         while newest is not None:   # (the heap is empty when newest is None)
             if heap and -heap[0][0] > newest._seq:
                 node = heappop(heap)[1]

@@ -163,9 +163,11 @@ class Optimizer:
         with no_grad():
             for group, items in work:
                 for param, grad, state in items:
-                    data = param.data
-                    update(data, grad, state, group)
-                    param.data = data   # the same array: notes the in-place change for autograd
+                    # The parameter's own array, changed in place (this runs for every parameter
+                    # at every step, so not through the .data property), and the change noted
+                    # for the in-place guard.
+                    update(param._data, grad, state, group)
+                    param._changed_in_place()
         return loss
 
     def _checked_work(self):
@@ -184,6 +186,11 @@ class Optimizer:
             for param in group["params"]:
                 grad = param.grad
                 if grad is not None:
+                    if type(grad) is np.ndarray and grad.dtype is param._data.dtype \
+                            and grad.shape == param._data.shape:   # the usual case, checked fast
+                        items.append((param, grad, self.state[param]))
+                        index += 1
+                        continue
                     if not isinstance(grad, np.ndarray):
                         grad = np.asarray(grad)
                     if grad.shape != param.shape:
