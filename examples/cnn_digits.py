@@ -21,9 +21,9 @@ It prints a progress line per epoch and saves the learning curves as a PNG.
     python examples/cnn_digits.py --fast      # 2 epochs (also: MINIGRAD_FAST=1)
 """
 import argparse
-import contextlib
 import importlib.util
 import os
+import sys
 
 import numpy as np
 
@@ -31,6 +31,10 @@ import minigrad as mg
 from minigrad import nn
 from minigrad.data import batches, train_test_split
 from minigrad.nn import functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # the data helpers of digits.py
+from digits import fast_mode_requested, load_data, one_blas_thread, save_plot  # noqa: E402
+from digits import with_shifted_copies as _shifted_rows  # noqa: E402
 
 EPOCHS = 12
 FAST_EPOCHS = 2
@@ -40,32 +44,15 @@ SEED = 0
 DEFAULT_PLOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out", "cnn_digits.png")
 
 
-def fast_mode_requested():
-    """MINIGRAD_FAST=1 (anything but empty or 0) asks every example for a short run."""
-    return os.environ.get("MINIGRAD_FAST", "") not in ("", "0")
-
-
 def load_images():
     """The digits as images X (1797, 1, 8, 8) scaled to [0, 1], and labels y (1797,)."""
-    from sklearn.datasets import load_digits
-    digits = load_digits()
-    return digits.images[:, None, :, :] / 16.0, digits.target
+    X, y = load_data()
+    return as_images(X), y
 
 
-def with_shifted_copies(X, y):
-    """X and y plus four copies of every image moved one pixel up, down, left and right.
-
-    The pixels that would wrap around the edge are zero (background) instead.
-    """
-    copies = [X]
-    for axis in (2, 3):                  # rows, then columns
-        for step in (1, -1):
-            moved = np.roll(X, step, axis=axis)
-            edge = [slice(None)] * 4
-            edge[axis] = 0 if step == 1 else -1
-            moved[tuple(edge)] = 0
-            copies.append(moved)
-    return np.concatenate(copies), np.tile(y, len(copies))
+def as_images(X):
+    """Rows of 64 pixel values 0-16 as (N, 1, 8, 8) images in [0, 1]."""
+    return X.reshape(-1, 1, 8, 8) / 16.0
 
 
 def build_model():
@@ -77,15 +64,6 @@ def build_model():
     )
 
 
-def one_blas_thread():
-    """numpy's matrix products on one thread (small products; threadpoolctl comes with scikit-learn)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def accuracy(model, X, y):
     """The fraction of X the model classifies as y, in eval mode (running statistics)."""
     model.eval()
@@ -94,30 +72,6 @@ def accuracy(model, X, y):
                     for i in range(0, len(X), 512))
     model.train()
     return right / len(X)
-
-
-def save_plot(history, path):
-    """Training loss and accuracies per epoch, as a PNG (matplotlib, no screen needed)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    fig, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
-    loss_axes.plot(epochs, history["loss"], marker="o")
-    loss_axes.set_yscale("log")
-    loss_axes.set_xlabel("epoch")
-    loss_axes.set_title("training loss (cross-entropy, mean over the epoch)")
-    accuracy_axes.plot(epochs, history["train_accuracy"], marker="o", label="train")
-    accuracy_axes.plot(epochs, history["test_accuracy"], marker="o", label="test")
-    accuracy_axes.axhline(0.985, color="gray", linestyle=":", label="98.5%")
-    accuracy_axes.set_xlabel("epoch")
-    accuracy_axes.set_title("accuracy")
-    accuracy_axes.legend(loc="lower right")
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def main(epochs=None, fast=None, plot_path=DEFAULT_PLOT, seed=SEED, log=print):
@@ -132,9 +86,10 @@ def main(epochs=None, fast=None, plot_path=DEFAULT_PLOT, seed=SEED, log=print):
         epochs = FAST_EPOCHS if fast else EPOCHS
 
     mg.manual_seed(seed)   # the split, the initial weights and the batch order
-    X, y = load_images()
+    X, y = load_data()
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_ratio=0.25)
-    X_train, y_train = with_shifted_copies(X_train, y_train)
+    X_train, y_train = _shifted_rows(X_train, y_train)   # digits.py's augmentation, on rows
+    X_train, X_test = as_images(X_train), as_images(X_test)
     model = build_model()
     log(f"8x8 digits as images: {len(X_train)} training images (1/5 original, 4/5 shifted), "
         f"{len(X_test)} test images; a CNN of {model.num_parameters():,} parameters, Adam, "
@@ -165,7 +120,7 @@ def main(epochs=None, fast=None, plot_path=DEFAULT_PLOT, seed=SEED, log=print):
     if plot_path and importlib.util.find_spec("matplotlib") is None:
         log("no plot: matplotlib is not installed (pip install 'minigrad[examples]')")
     elif plot_path:
-        save_plot(history, plot_path)
+        save_plot(history, plot_path, target=0.985)
         log(f"learning curves saved to {plot_path}")
     return {"epochs": epochs, "history": history, "test_accuracy": test_accuracy,
             "model": model, "plot_path": plot_path}

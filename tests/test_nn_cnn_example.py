@@ -37,8 +37,9 @@ def test_cnn_fast_mode_prints_a_line_per_epoch_and_learns():
 def test_the_cnn_augmentation_shifts_images_without_wrapping_around():
     cnn = load_cnn_example()
     image = np.zeros((1, 1, 8, 8))
-    image[0, 0, 0, 7] = 1.0                        # top-right corner pixel
-    X, y = cnn.with_shifted_copies(image, np.array([4]))
+    image[0, 0, 0, 7] = 16.0                       # top-right corner pixel
+    rows, y = cnn._shifted_rows(image.reshape(1, 64), np.array([4]))   # digits.py's, on rows
+    X = cnn.as_images(rows)
     assert X.shape == (5, 1, 8, 8) and list(y) == [4] * 5
     assert X[1, 0, 1, 7] == 1                      # down one row
     assert X[2].sum() == 0 and X[3].sum() == 0     # up and right: off the edge, not wrapped
