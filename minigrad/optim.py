@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .engine import Tensor, no_grad
+from .engine.modes import current_tracer
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
@@ -258,6 +259,9 @@ class SGD(Optimizer):
 
     def step(self):
         """Update every parameter that has a gradient; those whose .grad is None are skipped."""
+        tracer = current_tracer()   # compile: minigrad.compile records the update, then runs it
+        if tracer is not None and tracer.record_step(self):
+            return
         lr, momentum, nesterov = self._lr, self.momentum, self.nesterov
         with no_grad():
             for p, state, g in self._gradients():
@@ -307,6 +311,9 @@ class Adam(Optimizer):
 
     def step(self):
         """Update every parameter that has a gradient; those whose .grad is None are skipped."""
+        tracer = current_tracer()   # compile: minigrad.compile records the update, then runs it
+        if tracer is not None and tracer.record_step(self):
+            return
         lr, (beta1, beta2), eps = self._lr, self.betas, self.eps
         with no_grad():
             for p, state, g in self._gradients():

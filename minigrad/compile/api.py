@@ -1,0 +1,496 @@
+"""`minigrad.compile(fn)`: trace a function once per signature, then replay the array work."""
+import collections
+import functools
+import inspect
+import itertools
+
+import numpy as np
+
+from .. import random as _random
+from ..engine import Tensor
+from ..engine import guards
+from ..engine.modes import current_tracer, is_anomaly_enabled, is_grad_enabled, tracing
+from ..engine.tensor import new_tensor
+from ..nn.module import Module
+from ..ops.activations import _sigmoid
+from ..optim import Optimizer
+from . import codegen_optim
+from .traced import CompileError, TracingGenerator, plain
+from .tracer import Tracer
+
+__all__ = ["compile", "CompiledFunction"]
+
+CHECKED_CALLS = 3   # with check=True, the replays of each trace that also run eagerly
+
+
+def compile(fn=None, *, check=False, cache_size=8):
+    """Trace `fn` on its first call for each signature; replay the traced array work after.
+
+    Parameters:
+        fn: the function to compile (a training step or a prediction); also
+            usable as `@compile` or `@compile(check=True)`.
+        check (bool): for the first calls of each trace, also run `fn` eagerly
+            and raise CompileError naming the first value (a returned tensor,
+            a parameter, a `.grad`, an optimizer buffer) where the replay and
+            the eager run differ by more than rounding.
+        cache_size (int): how many traces (signatures) to keep, least recently
+            used dropped first.
+
+    Returns a `CompiledFunction`, called with `fn`'s arguments.
+
+    What is replayed: every op's forward, the backward walk in the order the
+    trace ran it (the sums of gradients, the undoing of broadcasting, dtype
+    casts, the leaves' `.grad`), `zero_grad()` and the optimizer's update.
+
+    What varies per call: the arguments' values; the parameters' current
+    arrays (a `load_state_dict` or a `.data` assignment between calls is
+    seen); the optimizer's hyperparameters as they are at the call (lr set by
+    a schedule) and its state (momentum buffers, Adam's moments and step
+    count); and randomness: each Dropout call draws a fresh mask from
+    minigrad's generator, in the same order as an eager run, so with the same
+    `manual_seed` compiled and eager runs draw the same masks.
+
+    Signatures: a trace is keyed by the arguments' shapes and dtypes, the
+    values of non-array arguments, grad mode, each module's `training` flag,
+    which parameters have a `.grad` at the call, and which terms the
+    optimizer's update has (momentum, Nesterov, weight decay). A new key (a
+    smaller last batch, `model.eval()`) traces again.
+
+    What cannot be captured is refused with a CompileError, not frozen:
+    reading a traced tensor's value as Python (`.item()`, `bool()`, `if loss
+    < 0.1`; `float()` of a tensor is not supported anyway), tensor hooks,
+    module forward hooks, `detect_anomaly()`, `grad()` and
+    `create_graph=True` inside `fn`. `.data` and `.numpy()` of a traced
+    tensor give an array whose numpy arithmetic is recorded too; reading its
+    values as Python is refused the same way.
+
+    Python side effects in `fn` (printing, appending to a list, numpy's own
+    random functions, rebinding a global) run only when tracing; Python
+    numbers and arrays `fn` reads from outside (not arguments, parameters or
+    minigrad's generator) are constants of the trace. Tensors returned by a
+    replay are new tensors holding the values, with no graph.
+    """
+    if fn is None:
+        return functools.partial(compile, check=check, cache_size=cache_size)
+    if not callable(fn):
+        raise TypeError(f"minigrad.compile takes a function, got {type(fn).__name__}")
+    if isinstance(check, bool) is False:
+        raise TypeError(f"check must be True or False, got {check!r}")
+    if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+        raise ValueError(f"cache_size must be a positive integer, got {cache_size!r}")
+    return CompiledFunction(fn, check, cache_size)
+
+
+class Program:
+    """One trace: the replay function, its source (`code`), and what it reads and writes."""
+
+    def __init__(self, source, env, leaves, optimizers, returned):
+        self.code, self.leaves, self.optimizers = source, leaves, optimizers
+        self.returned = returned
+        namespace = dict(env)
+        exec(builtins_compile(source, "<minigrad.compile>", "exec"), namespace)
+        self.replay = namespace["replay"]
+        self.replays = 0
+
+
+builtins_compile = __builtins__["compile"] if isinstance(__builtins__, dict) else __builtins__.compile
+
+
+class _Fallback:
+    """Returned by a replay whose guard failed: this call runs eagerly."""
+
+
+FALLBACK = _Fallback()
+
+
+def _fallback(generator_state=None):
+    if generator_state is not None:
+        _random.get_generator().bit_generator.state = generator_state
+    return FALLBACK
+
+
+def _new_ctx(cls, needs):
+    ctx = cls()
+    ctx.needs_input_grad = needs
+    return ctx
+
+
+def _as_output(out):
+    return out if type(out) is np.ndarray else np.asarray(out)
+
+
+def _as_tuple(grads):
+    return grads if type(grads) is tuple else (grads,)
+
+
+def _note_changes(tensors):
+    """One in-place change of each of `tensors` (an optimizer's update), for the in-place guard."""
+    reading = guards.changes.last = next(guards.clock)
+    for t in tensors:
+        t._version += 1
+        t._changed_at = reading
+        if t._base is not None:
+            guards.note_change(t._base)
+
+
+def _returned_tensor(array):
+    return new_tensor(array if type(array) is np.ndarray else np.asarray(array), None)
+
+
+_HELPERS = {"new_ctx": _new_ctx, "as_output": _as_output, "as_tuple": _as_tuple,
+            "note_changes": _note_changes, "sigmoid": _sigmoid, "fallback": _fallback,
+            "get_generator": _random.get_generator, "tensor": _returned_tensor}
+
+
+class CompiledFunction:
+    """A function compiled by `minigrad.compile`: call it as the function; `.code` shows the replay.
+
+    Parameters: fn, check, cache_size (see `minigrad.compile`).
+    """
+
+    def __init__(self, fn, check, cache_size):
+        self.fn, self.check, self.cache_size = fn, check, cache_size
+        self.programs = collections.OrderedDict()
+        self.traces = 0          # how many times fn was traced
+        self._last = None
+        self._scanned = None
+        functools.update_wrapper(self, fn)
+
+    @property
+    def code(self):
+        """The straight-line numpy program the latest call replayed (or traced), as Python source."""
+        if self._last is None:
+            return "# not traced yet: call the compiled function once"
+        return self._last.code
+
+    def __call__(self, *args, **kwargs):
+        if current_tracer() is not None:   # inside another compiled function's trace: inline it
+            return self.fn(*args, **kwargs)
+        if is_anomaly_enabled():
+            raise CompileError("detect_anomaly() checks every value as it is computed, which a "
+                               "compiled replay skips; call the function uncompiled inside "
+                               "detect_anomaly()")
+        if self._scanned is None:
+            self._scanned = _scan(self.fn)
+        values = args + tuple(kwargs[k] for k in sorted(kwargs))
+        key = self._key(values, tuple(sorted(kwargs)))
+        program = self.programs.get(key)
+        if program is None:
+            return self._trace(key, args, kwargs)
+        self.programs.move_to_end(key)
+        self._last = program
+        if self.check and program.replays < CHECKED_CALLS:
+            program.replays += 1
+            return self._checked(program, values, args, kwargs)
+        program.replays += 1
+        result = program.replay(values)
+        if result is FALLBACK:
+            return self.fn(*args, **kwargs)
+        return result
+
+    # -- keys -------------------------------------------------------------------------
+    def _key(self, values, keywords):
+        modules, leaves, optimizers = self._scanned[:3]
+        parts = [keywords, is_grad_enabled()]
+        first_seen = {}
+        for i, value in enumerate(values):
+            if isinstance(value, Tensor):
+                if value._requires_grad:
+                    raise CompileError(
+                        f"argument {i} is a tensor that requires grad; minigrad.compile treats "
+                        "arguments as data. Make it a parameter of a module the function uses, or "
+                        "pass its array (tensor.detach())")
+                parts.append(("tensor", value.shape, value.dtype.str,
+                              first_seen.setdefault(id(value), i)))
+            elif isinstance(value, np.ndarray):
+                parts.append(("array", value.shape, value.dtype.str,
+                              first_seen.setdefault(id(value), i)))
+            else:
+                try:
+                    hash(value)
+                except TypeError:
+                    raise CompileError(
+                        f"argument {i}, a {type(value).__name__}, is neither an array, a tensor "
+                        "nor a hashable value, so minigrad.compile cannot key a trace on it; pass "
+                        "an array (np.asarray) or a tuple") from None
+                parts.append(("value", type(value), value))
+        for m in modules:
+            if m._call_hooks is not None:
+                raise CompileError(
+                    f"a forward hook is registered on a {type(m).__name__} the compiled function "
+                    "uses; hooks run Python on each call, which minigrad.compile does not replay. "
+                    "Remove the hook (handle.remove()) or call the function uncompiled")
+        parts.append(tuple([m.training for m in modules]))
+        for p in leaves:
+            if p._hooks:
+                raise CompileError(
+                    "a tensor hook (register_hook) is registered on a parameter the compiled "
+                    "function uses; hooks run Python on each gradient, which minigrad.compile "
+                    "does not replay. Remove it, or call the function uncompiled")
+        parts.append(tuple([p.grad is None for p in leaves]))
+        parts.append(tuple([codegen_optim.structure(o) for o in optimizers]))
+        return tuple(parts)
+
+    # -- tracing --------------------------------------------------------------------
+    def _trace(self, key, args, kwargs):
+        modules, leaves, optimizers, labels = self._scanned
+        tracer = Tracer(labels, leaves, optimizers)
+        names = _argument_names(self.fn, len(args))
+        traced_args = [tracer.argument(i, a, names[i]) for i, a in enumerate(args)]
+        traced_kwargs = {k: tracer.argument(len(args) + j, kwargs[k], k)
+                         for j, k in enumerate(sorted(kwargs))}
+        generator = _random._generator
+        _random._generator = TracingGenerator(generator, tracer)
+        try:
+            with tracing(tracer):
+                result = self.fn(*traced_args, **traced_kwargs)
+                result_text = _result_text(tracer, result)
+        finally:
+            reseeded = not isinstance(_random._generator, TracingGenerator)
+            if not reseeded:
+                _random._generator = generator
+            tracer.finish()
+        if reseeded:
+            raise CompileError("manual_seed() inside a compiled function would run only when "
+                               "tracing; call it before the compiled function")
+        source = tracer.source(result_text, "args")
+        env = dict(tracer.env, **_HELPERS, leaves=tuple(tracer.leaves))
+        program = Program(source, env, tracer.leaves, optimizers, result_text)
+        self.traces += 1
+        self.programs[key] = program
+        if len(self.programs) > self.cache_size:
+            self.programs.popitem(last=False)
+        self._last = program
+        return _plain_result(result)
+
+    # -- check=True ----------------------------------------------------------------
+    def _checked(self, program, values, args, kwargs):
+        modules, leaves, optimizers, labels = self._scanned
+        leaves = list(leaves)
+        for p in program.leaves:
+            _add(leaves, p)
+        before = _snapshot(leaves, optimizers)
+        replayed = program.replay(values)
+        if replayed is FALLBACK:
+            return self.fn(*args, **kwargs)
+        after_replay = _snapshot(leaves, optimizers)
+        _restore(before, leaves, optimizers)
+        eager = self.fn(*args, **kwargs)
+        after_eager = _snapshot(leaves, optimizers)
+        names = {id(p): labels.get(id(p), p.name or f"leaf {i}") for i, p in enumerate(leaves)}
+        problem = _first_difference(_flatten(replayed), _flatten(eager), "the returned value")
+        if problem is None:
+            problem = _compare_states(after_replay, after_eager, leaves, optimizers, names)
+        if problem:
+            raise CompileError(
+                f"check=True: the compiled replay and the eager run of {self.fn.__name__} differ: "
+                f"{problem}. The function does something a trace cannot capture (a value read from "
+                "outside it that changes between calls, numpy's own random numbers, a Python "
+                "branch on data); keep that outside the compiled function. The eager run's "
+                "results are kept.")
+        return eager
+
+
+def _argument_names(fn, n):
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"arg{i}" for i in range(n)]
+
+
+def _result_text(tracer, result):
+    """The source of the replay's return value: the same structure, today's values."""
+    if isinstance(result, Tensor):
+        return f"tensor({tracer.ref(result)})"
+    if isinstance(result, np.ndarray):
+        return tracer.ref(result)
+    if type(result) in (tuple, list):
+        items = ", ".join(_result_text(tracer, r) for r in result)
+        if type(result) is tuple:
+            return f"({items},)" if len(result) == 1 else f"({items})"
+        return f"[{items}]"
+    if type(result) is dict:
+        return "{" + ", ".join(f"{tracer.ref(k)}: {_result_text(tracer, v)}"
+                               for k, v in result.items()) + "}"
+    return tracer.ref(result)
+
+
+def _plain_result(result):
+    if isinstance(result, np.ndarray):
+        return plain(result)
+    if type(result) in (tuple, list):
+        return type(result)(_plain_result(r) for r in result)
+    if type(result) is dict:
+        return {k: _plain_result(v) for k, v in result.items()}
+    return result
+
+
+# -- what the function refers to ---------------------------------------------------------
+
+def _scan(fn):
+    """(modules, leaves, optimizers, labels) that `fn` refers to, by name, one object deep.
+
+    Labels name parameters as `<variable>.<parameter name>` ("model.0.weight").
+    """
+    found = {}
+    _collect(fn, found, depth=0, seen=set())
+    modules, leaves, optimizers, labels = [], [], [], {}
+    rank = {Module: 0, Optimizer: 1, Tensor: 2}   # a module names its parameters first
+    items = sorted(found.items(), key=lambda item: min(r for cls, r in rank.items()
+                                                       if isinstance(item[1], cls)))
+    for name, obj in items:
+        if isinstance(obj, Module):
+            for sub_name, sub in obj.named_modules(prefix=name):
+                _add(modules, sub)
+            for param_name, p in obj.named_parameters(prefix=name):
+                labels.setdefault(id(p), param_name)
+                _add(leaves, p)
+        elif isinstance(obj, Optimizer):
+            labels.setdefault(id(obj), name)
+            _add(optimizers, obj)
+            for i, p in enumerate(obj.params):
+                labels.setdefault(id(p), f"{name}.params.{i}")
+                _add(leaves, p)
+        elif isinstance(obj, Tensor):
+            labels.setdefault(id(obj), name)
+            if obj._requires_grad:
+                _add(leaves, obj)
+    return modules, leaves, optimizers, labels
+
+
+def _add(items, obj):
+    if not any(item is obj for item in items):
+        items.append(obj)
+
+
+def _collect(fn, found, depth, seen):
+    if id(fn) in seen or depth > 2:
+        return
+    seen.add(id(fn))
+    if isinstance(fn, functools.partial):
+        for i, a in enumerate(fn.args):
+            _consider(f"arg{i}", a, found, depth, seen)
+        fn = fn.func
+    bound = getattr(fn, "__self__", None)
+    if bound is not None and not inspect.ismodule(bound):
+        _consider("self", bound, found, depth, seen)
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        if isinstance(fn, (Module,)):
+            _consider("model", fn, found, depth, seen)
+        return
+    cells = fn.__closure__ or ()
+    for name, cell in zip(code.co_freevars, cells):
+        try:
+            _consider(name, cell.cell_contents, found, depth, seen)
+        except ValueError:   # an empty cell
+            pass
+    globals_ = getattr(fn, "__globals__", {})
+    for name in _names(code):
+        if name in globals_:
+            _consider(name, globals_[name], found, depth, seen)
+    for i, default in enumerate(fn.__defaults__ or ()):
+        _consider(f"default{i}", default, found, depth, seen)
+
+
+def _names(code):
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _names(const)
+    return names
+
+
+def _consider(name, obj, found, depth, seen):
+    if isinstance(obj, (Module, Optimizer, Tensor)):
+        if not any(o is obj for o in found.values()):
+            found[name if name not in found else f"{name}{len(found)}"] = obj
+    elif inspect.isfunction(obj) or inspect.ismethod(obj) or isinstance(obj, functools.partial):
+        _collect(obj, found, depth + 1, seen)
+    elif isinstance(obj, (list, tuple)) and depth < 2:
+        for i, item in enumerate(obj[:64]):
+            _consider(f"{name}_{i}", item, found, depth + 1, seen)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type) and not inspect.ismodule(obj) \
+            and depth < 2 and id(obj) not in seen:
+        seen.add(id(obj))
+        for attribute, value in list(vars(obj).items()):
+            _consider(f"{name}.{attribute}" if name != "self" else attribute, value, found,
+                      depth + 1, seen)
+
+
+# -- check=True: snapshots and comparisons ---------------------------------------------
+
+def _snapshot(leaves, optimizers):
+    return dict(
+        data=[p._data.copy() for p in leaves],
+        grad=[None if p.grad is None else np.array(p.grad) for p in leaves],
+        optim=[[{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+                for s in o.state] for o in optimizers],
+        generator=_random.get_generator().bit_generator.state)
+
+
+def _restore(snapshot, leaves, optimizers):
+    for p, data, grad in zip(leaves, snapshot["data"], snapshot["grad"]):
+        np.copyto(p._data, data)
+        p.grad = None if grad is None else grad.copy()
+    for o, states in zip(optimizers, snapshot["optim"]):
+        o.state = [{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+                   for s in states]
+    _random.get_generator().bit_generator.state = snapshot["generator"]
+
+
+def _flatten(value):
+    if isinstance(value, Tensor):
+        return [value._data]
+    if isinstance(value, (tuple, list)):
+        return list(itertools.chain.from_iterable(_flatten(v) for v in value))
+    if isinstance(value, dict):
+        return list(itertools.chain.from_iterable(_flatten(v) for v in value.values()))
+    return [value]
+
+
+def _close(a, b):
+    if a is None or b is None:
+        return a is b
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind != "f" and b.dtype.kind != "f":
+        return np.array_equal(a, b)
+    rtol = 1e-5 if np.float32 in (a.dtype, b.dtype) else 1e-9
+    return np.allclose(a, b, rtol=rtol, atol=rtol * 1e-3, equal_nan=True)
+
+
+def _first_difference(replayed, eager, what):
+    if len(replayed) != len(eager):
+        return f"{what} has {len(replayed)} parts in the replay, {len(eager)} eagerly"
+    for i, (a, b) in enumerate(zip(replayed, eager)):
+        if not _close(a, b):
+            part = f" (part {i})" if len(replayed) > 1 else ""
+            return f"{what}{part}: replay {_show(a)}, eager {_show(b)}"
+    return None
+
+
+def _show(value):
+    array = np.asarray(value) if value is not None else None
+    if array is None:
+        return "None"
+    return np.array2string(array, threshold=6, precision=6)
+
+
+def _compare_states(replay, eager, leaves, optimizers, names):
+    for p, a, b in zip(leaves, replay["grad"], eager["grad"]):
+        if not _close(a, b):
+            return f"the .grad of {names[id(p)]}: replay {_show(a)}, eager {_show(b)}"
+    for p, a, b in zip(leaves, replay["data"], eager["data"]):
+        if not _close(a, b):
+            return f"{names[id(p)]} after the call: replay {_show(a)}, eager {_show(b)}"
+    for o, sa, sb in zip(optimizers, replay["optim"], eager["optim"]):
+        for i, (x, y) in enumerate(zip(sa, sb)):
+            for k in set(x) | set(y):
+                if not _close(x.get(k), y.get(k)):
+                    return f"the optimizer's {k} of parameter {i}"
+    return None

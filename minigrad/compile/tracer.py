@@ -1,0 +1,590 @@
+"""The Tracer: runs `fn` once, eagerly, and writes down the array work as lines of Python.
+
+The engine calls it at its `# compile:` hooks while a trace runs:
+
+- `record_op` for every op (Function.apply): it runs the op as usual and
+  writes the op's forward, inlined for the built-ins (codegen.py), or as a
+  call of the op's own `forward` with a fresh ctx;
+- `record_backward`, `record_node`, `backward_done` for the walk: each node's
+  backward in the order the walk ran it, the unbroadcasting and casts it
+  applied, the sums of gradients and the leaves' `.grad`;
+- `record_step` for an optimizer's update (codegen_optim.py);
+- `data_of`, `refuse_read` for reads of a tensor's value.
+
+Values are named as they appear: the arguments, the loads of parameters
+(read again at every call), each op's output and gradient. Arrays that come
+from nowhere the tracer knows are constants of the program.
+"""
+import re
+
+import numpy as np
+
+from ..engine import Tensor
+from ..engine.modes import state
+from ..engine.walk import _reduction_plan, _Start
+from .traced import CompileError, TracedArray, plain
+
+__all__ = ["Tracer"]
+
+
+def _mem_key(array):
+    """What identifies an array's values by their memory: address, shape, strides, dtype."""
+    return (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+
+
+class Line:
+    """One line of the program: `text`, the name it defines (`out`, or None), whether it may be dropped unused."""
+    __slots__ = ("text", "out", "pure")
+
+    def __init__(self, text, out=None, pure=True):
+        self.text, self.out, self.pure = text, out, pure
+
+
+class OpRecord:
+    """What the trace knows of one op call: enough to write its backward."""
+    __slots__ = ("cls", "ins", "arrays", "params", "out", "out_array", "ctx", "info", "inputs")
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Tracer:
+    """Records one call of a function as a straight-line program (see the module docstring).
+
+    Parameters: labels ({id(leaf tensor): dotted name}, from the modules the
+    function refers to), leaves (the tensors whose `.grad` the function may
+    change: the modules' and optimizers' parameters).
+    """
+
+    def __init__(self, labels, leaves, optimizers):
+        self.lines = []
+        self.env = {"np": np}
+        self.used_names = set(self.env) | {"leaves", "args", "optimizers", "consts", "ops"}
+        self.tensor_names, self.array_names, self.mem_names = {}, {}, {}
+        self.keep = []              # every object whose id() is a key above stays alive
+        self.traced = set()         # id() of tensors whose values vary per call
+        self.labels = labels
+        self.leaves, self.leaf_index = [], {}
+        self.consts, self.const_index = [], {}
+        self.ops = {}
+        self.optimizers, self.optimizer_index = [], {}
+        self.argument_arrays = []   # (name, array) of the arguments, for conversions of them
+        self.nodes = {}             # id(ctx) -> OpRecord
+        self.grad_state = {}        # id(leaf) -> name of its .grad's value, or None
+        self.grad_seen = {}         # id(leaf) -> the object last seen in leaf.grad
+        self.grad_plain = {}        # id(traced view in .grad) -> the plain array it views
+        self.synced = {}            # id(leaf) -> True when the leaf's .grad attribute holds grad_state
+        self.mutated = False        # a draw, a step or a .grad write is in the program already
+        self.counts = {}
+        self.ones = {}              # (n, dtype) -> the name of a vector of n ones
+        self.data_views = {}
+        self.keep_leaves = []       # the tensors whose .grad is followed
+        self.needs_generator_state = False
+        self.drew = False           # a draw from the generator is in the program
+        for leaf in leaves:
+            self._watch(leaf)
+        for opt in optimizers:
+            self._optimizer_name(opt)
+
+    # -- names and constants -----------------------------------------------------------
+    def fresh(self, base):
+        """A new variable name starting with `base` (a valid identifier)."""
+        base = re.sub(r"\W", "_", base) or "v"
+        if base[0].isdigit():
+            base = "v" + base
+        name, k = base, 1
+        while name in self.used_names:
+            k += 1
+            name = f"{base}{k}" if not base[-1].isdigit() else f"{base}_{k}"
+        self.used_names.add(name)
+        return name
+
+    def emit(self, text, out=None, pure=True):
+        self.lines.append(Line(text, out, pure))
+        if not pure:
+            self.mutated = self.mutated or out is None
+        return out
+
+    def const(self, value, hint="const"):
+        """The program's name for a constant object (kept by reference)."""
+        key = id(value)
+        if key not in self.const_index:
+            self.const_index[key] = self.fresh(hint)
+            self.consts.append(value)
+            self.env[self.const_index[key]] = value
+        return self.const_index[key]
+
+    def op_name(self, cls):
+        name = self.ops.get(cls)
+        if name is None:
+            name = self.ops[cls] = self.fresh(cls.__name__)
+            self.env[name] = cls
+        return name
+
+    def _optimizer_name(self, opt):
+        if id(opt) not in self.optimizer_index:
+            self.optimizer_index[id(opt)] = self.fresh(self.labels.get(id(opt), "optimizer"))
+            self.optimizers.append(opt)
+            self.env[self.optimizer_index[id(opt)]] = opt
+            self.keep.append(opt)
+        return self.optimizer_index[id(opt)]
+
+    def register(self, name, value):
+        """Name `value` (a Tensor or an array) in the program."""
+        self.keep.append(value)
+        if isinstance(value, Tensor):
+            self.tensor_names[id(value)] = name
+            self.traced.add(id(value))
+            value = value._data
+            self.keep.append(value)
+        if isinstance(value, np.ndarray):
+            self.array_names[id(value)] = name
+            self.mem_names.setdefault(_mem_key(value), name)
+        return name
+
+    def traced_view(self, array, name):
+        """A TracedArray view of `array`, known to the program as `name`."""
+        view = plain(array).view(TracedArray)
+        self.register(name, view)
+        return view
+
+    # -- references: the program's text for a value ---------------------------------------
+    def ref(self, value):
+        """Python source naming `value` in the program (a variable, a literal or a constant)."""
+        if isinstance(value, Tensor):
+            name = self.tensor_names.get(id(value))
+            if name is None:
+                name = self._known_array(value._data)
+                if name is None and not value._requires_grad:
+                    name = self._converted_argument(value._data)
+                if name is None:
+                    name = self.leaf(value)
+                self.tensor_names[id(value)] = name
+                self.keep.append(value)
+            return name
+        if isinstance(value, np.ndarray):
+            name = self._known_array(value)
+            if name is None:
+                if type(value) is TracedArray:
+                    raise CompileError(
+                        "a numpy operation on a traced array that minigrad.compile cannot follow "
+                        "(iteration, or a view made by numpy internally) reached an op; use "
+                        "Tensor ops, or do this outside the compiled function")
+                name = self._converted_argument(value)
+            return name if name is not None else self.const(value)
+        if value is None or isinstance(value, (bool, int, str)):
+            return repr(value)
+        if isinstance(value, float):
+            return repr(value) if np.isfinite(value) else f"float({str(value)!r})"
+        if type(value) in (tuple, list):
+            items = ", ".join(self.ref(v) for v in value)
+            if type(value) is tuple:
+                return f"({items},)" if len(value) == 1 else f"({items})"
+            return f"[{items}]"
+        if type(value) is dict:
+            return "{" + ", ".join(f"{k!r}: {self.ref(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, slice):
+            return f"slice({self.ref(value.start)}, {self.ref(value.stop)}, {self.ref(value.step)})"
+        if value is Ellipsis:
+            return "..."
+        if isinstance(value, np.dtype):
+            return f"np.dtype({value.str!r})"
+        if isinstance(value, type) and issubclass(value, np.generic):
+            return f"np.{value.__name__}"
+        return self.const(value)
+
+    def _known_array(self, array):
+        name = self.array_names.get(id(array))
+        if name is None and type(array) is np.ndarray:
+            name = self.mem_names.get(_mem_key(array))   # a plain view of a known array
+        return name
+
+    def _converted_argument(self, array):
+        """For an array numpy made from an argument (np.asarray(x, dtype)): the line that makes it."""
+        for name, source in self.argument_arrays:
+            if source.shape == array.shape and source.dtype != array.dtype:
+                with np.errstate(all="ignore"):
+                    same = np.array_equal(plain(source).astype(array.dtype), array)
+                if same:
+                    out = self.fresh(f"{name}_{array.dtype}")
+                    self.emit(f"{out} = {name}.astype(np.{array.dtype})", out)
+                    return self.register(out, array)
+        return None
+
+    def leaf(self, tensor):
+        """The name of a leaf tensor's array, loaded from the tensor at every call."""
+        index = self.leaf_index.get(id(tensor))
+        if index is None:
+            index = self.leaf_index[id(tensor)] = len(self.leaves)
+            self.leaves.append(tensor)
+            self.keep.append(tensor)
+            self._watch(tensor)
+        name = self.fresh(self.labels.get(id(tensor), tensor.name or "leaf"))
+        label = self.labels.get(id(tensor))
+        comment = f"   # {label}" if label else ""
+        self.emit(f"{name} = leaves[{index}]._data{comment}", name)
+        self.register(name, tensor._data)
+        self.tensor_names[id(tensor)] = name
+        return name
+
+    def leaf_object(self, tensor):
+        """`leaves[i]`: the program's reference to the tensor object itself."""
+        if id(tensor) not in self.leaf_index:
+            self.leaf_index[id(tensor)] = len(self.leaves)
+            self.leaves.append(tensor)
+            self.keep.append(tensor)
+        return f"leaves[{self.leaf_index[id(tensor)]}]"
+
+    # -- arguments -------------------------------------------------------------------
+    def argument(self, position, value, label):
+        """The value `fn` gets in place of argument `value` during the trace."""
+        name = self.fresh(label)
+        if isinstance(value, Tensor):
+            self.emit(f"{name} = args[{position}]._data", name)
+            self.register(name, value)
+            self.argument_arrays.append((name, value._data))
+            return value
+        if isinstance(value, np.ndarray):
+            self.emit(f"{name} = args[{position}]", name)
+            self.keep.append(value)
+            self.array_names[id(value)] = name
+            self.mem_names.setdefault(_mem_key(value), name)
+            self.argument_arrays.append((name, value))
+            return self.traced_view(value, name)
+        return value
+
+    # -- what the hooks call ---------------------------------------------------------
+    def data_of(self, tensor):
+        """`tensor.data` during the trace: a traced view, so numpy work on it is recorded."""
+        view = self.data_views.get(id(tensor))
+        if view is None:
+            view = self.data_views[id(tensor)] = self.traced_view(tensor._data, self.ref(tensor))
+        return view
+
+    def refuse_read(self, tensor, what):
+        """Raise: a tensor's value read as Python would be frozen into the program."""
+        raise CompileError(
+            f"{what} of a {tensor._describe()} during minigrad.compile's trace would freeze the "
+            "value of the first call into every later call. Return the tensor from the compiled "
+            "function and read it outside (loss = step(x, y); loss.item()), or move the Python "
+            "branch (if loss < 0.1: ...) outside the compiled function.")
+
+    def guard(self, array, value):
+        """Replay this trace only while bool(array) is `value`; else the call runs eagerly.
+
+        numpy-level tests of an argument (a loss checking its labels are in
+        range) become such guards; they must come before any state changes.
+        """
+        if self.mutated:
+            raise CompileError(
+                "the compiled function tests a traced array's value (an `if` on it) after a "
+                "backward or an optimizer step; minigrad.compile cannot replay that. Move the "
+                "test to the start of the function or outside it.")
+        if self.drew:
+            self.needs_generator_state = True
+        self.emit(f"if bool({self.ref(array)}) is not {value}: return fallback()", None, pure=False)
+        self.mutated = False
+
+    def paused(self):
+        return _Paused(self)
+
+    def record_op(self, cls, args, params):
+        """Run `cls.apply(*args, **params)` as usual and write its forward into the program."""
+        self._event()
+        from . import codegen
+        rec = OpRecord()
+        rec.cls, rec.inputs = cls, args
+        rec.ins = [self.ref(a) for a in args]
+        rec.params = {k: plain(v) for k, v in params.items()}
+        param_refs = {k: self.ref(v) for k, v in params.items()}
+        rec.arrays = [a._data if isinstance(a, Tensor) else plain(a) for a in args]
+        with self.paused():
+            tensor = cls.apply(*[plain(a) for a in args], **rec.params)
+        rec.ctx = tensor._ctx
+        needs = rec.ctx.needs_input_grad if rec.ctx is not None else (False,) * len(args)
+        rec.out_array = tensor._data
+        rec.info = {}
+        rec.out = codegen.emit_forward(self, rec, needs, param_refs)
+        self.register(rec.out, tensor)
+        if rec.ctx is not None:
+            self.nodes[id(rec.ctx)] = rec
+            self.keep.append(rec.ctx)
+        return tensor
+
+    def record_backward(self, roots, seeds, retain_graph, create_graph, targets):
+        """The walk starts: check it can be replayed; name the seeds."""
+        self._event()
+        if create_graph or targets is not None:
+            raise CompileError("minigrad.compile replays backward() into .grad only; grad() and "
+                               "create_graph=True are not captured: call them outside the "
+                               "compiled function")
+        if state.anomaly:
+            raise _anomaly_error()
+        self.node_grad, self.leaf_acc, self.leaf_order = {}, {}, []
+        self.seed_names = []
+        for root, seed in zip(roots, seeds):
+            if root._hooks if root._ctx is None else root._ctx._hooks:
+                raise _hook_error()
+            data = root._data
+            if seed is None:
+                name = self.fresh("d" + self.ref(root))
+                if data.ndim == 0:
+                    self.emit(f"{name} = np.{data.dtype}(1)", name)
+                else:
+                    self.emit(f"{name} = np.ones({data.shape}, np.{data.dtype})", name)
+            else:
+                name = self.fresh("seed")
+                self.emit(f"{name} = np.array({self.ref(seed)}, dtype=np.{data.dtype})", name)
+            self.seed_names.append(name)
+        for leaf in self.leaves_known():
+            self._strip(leaf)
+
+    def record_node(self, node, input_grads):
+        """One node's backward ran: write it, then the sums it made."""
+        from . import codegen
+        if isinstance(node, _Start):
+            names = self.seed_names
+        else:
+            rec = self.nodes.get(id(node))
+            if rec is None:
+                raise CompileError("backward() reached a graph made before the compiled function "
+                                   "was called (or outside its trace); minigrad.compile replays "
+                                   "only graphs the function builds itself")
+            if node._hooks:
+                raise _hook_error()
+            names = codegen.emit_backward(self, rec, self.node_grad.pop(id(node)), input_grads)
+        for t, need, ig, name in zip(node.inputs, node.needs_input_grad, input_grads, names):
+            if not need or ig is None:
+                continue
+            name = self._conform(name, ig, t._data)
+            source = t._ctx
+            if source is None:   # a leaf
+                if t._hooks:
+                    raise _hook_error()
+                if id(t) in self.leaf_acc:
+                    total = self.fresh("d" + self.ref(t))
+                    self.emit(f"{total} = {self.leaf_acc[id(t)]} + {name}", total)
+                    name = total
+                else:
+                    self.leaf_order.append(t)
+                self.leaf_acc[id(t)] = name
+            elif id(source) in self.node_grad:
+                total = self.fresh(self.node_grad[id(source)])
+                self.emit(f"{total} = {self.node_grad[id(source)]} + {name}", total)
+                self.node_grad[id(source)] = total
+            else:
+                self.node_grad[id(source)] = name
+
+    def backward_done(self, leaf_grads):
+        """The walk ended: write how each leaf's .grad gets its gradient."""
+        handed_out = set()
+        for leaf in self.leaf_order:
+            name = self.leaf_acc[id(leaf)]
+            g = leaf_grads[leaf]
+            if type(g) is not np.ndarray:
+                self.emit(f"{name} = np.asarray({name})", name)
+                g = np.asarray(g)
+            if g.base is not None or id(g) in handed_out:
+                copy = self.fresh(name)
+                self.emit(f"{copy} = {name}.copy()   # .grad owns its memory", copy)
+                name = copy
+            handed_out.add(id(g))
+            self.ref(leaf)
+            self._watch(leaf)
+            before = self.grad_state[id(leaf)]
+            if before is not None:
+                total = self.fresh(name)
+                self.emit(f"{total} = {before} + {name}", total)
+                name = total
+            self.grad_state[id(leaf)] = name
+            self.synced[id(leaf)] = False
+            self.grad_seen[id(leaf)] = leaf.grad
+            self.register(name, leaf.grad)
+        for leaf in self.leaves_known():
+            self._taint(leaf)
+
+    def record_step(self, optimizer):
+        """An optimizer's step(): write the update, run it, return True (the step is done)."""
+        from . import codegen_optim
+        self._event()
+        for leaf in self.leaves_known():
+            self._strip(leaf)
+        codegen_optim.emit_step(self, optimizer)
+        with self.paused():
+            optimizer.step()
+        for leaf in self.leaves_known():
+            self._taint(leaf)
+        return True
+
+    def drawn(self, method, args, kwargs, result):
+        """A draw from minigrad's generator: redrawn at every call, in the same order."""
+        call = ", ".join([self.ref(a) for a in args] + [f"{k}={self.ref(v)}" for k, v in kwargs.items()])
+        name = self.fresh("draw")
+        self.emit(f"{name} = get_generator().{method}({call})", name, pure=False)
+        self.drew = True
+        return self.traced_view(result, name)
+
+    def derived(self, function, inputs, kwargs, result):
+        """numpy work on traced arrays: `result = function(*inputs, **kwargs)`, as a program line."""
+        if not isinstance(result, np.ndarray):
+            if isinstance(result, (np.generic, float, int, bool)):
+                result = np.asarray(result)
+                function_text = self._call_text(function, inputs, kwargs)
+                name = self.fresh("v")
+                self.emit(f"{name} = np.asarray({function_text})", name)
+                return self.traced_view(result, name)
+            if isinstance(result, tuple) and all(isinstance(r, np.ndarray) for r in result):
+                name = self.fresh("parts")
+                self.emit(f"{name} = {self._call_text(function, inputs, kwargs)}", name)
+                views = []
+                for i, part in enumerate(result):
+                    item = self.fresh(f"{name}_{i}")
+                    self.emit(f"{item} = {name}[{i}]", item)
+                    views.append(self.traced_view(part, item))
+                return tuple(views)
+            raise CompileError(f"{function}() on a traced array returned a "
+                               f"{type(result).__name__}, which minigrad.compile cannot replay")
+        name = self.fresh("v")
+        self.emit(f"{name} = {self._call_text(function, inputs, kwargs)}", name)
+        return self.traced_view(result, name)
+
+    def _call_text(self, function, inputs, kwargs):
+        keywords = [f"{k}={self.ref(plain_keyword(v))}" for k, v in kwargs.items()]
+        if function.startswith("."):   # a method of the first input
+            args = ", ".join([self.ref(a) for a in inputs[1:]] + keywords)
+            return f"{self.ref(inputs[0])}{function}({args})" if function != ".__getitem__" \
+                else f"{self.ref(inputs[0])}[{self.ref(inputs[1])}]"
+        return f"{function}({', '.join([self.ref(a) for a in inputs] + keywords)})"
+
+    # -- the leaves' .grad ------------------------------------------------------------
+    def leaves_known(self):
+        return [t for t in self.keep_leaves]
+
+    def _watch(self, leaf):
+        """Follow `leaf.grad` from now on: its value at the call's start is an input of the program."""
+        if id(leaf) in self.grad_state:
+            return
+        self.keep_leaves.append(leaf)
+        g = leaf.grad
+        self.grad_seen[id(leaf)] = g
+        self.synced[id(leaf)] = True
+        if g is None:
+            self.grad_state[id(leaf)] = None
+            return
+        name = self.fresh("grad_in")
+        self.lines.insert(0, Line(f"{name} = {self.leaf_object(leaf)}.grad", name))
+        self.grad_state[id(leaf)] = self.register(name, g)
+        self._taint(leaf)
+
+    def _event(self):
+        """Notice changes of the leaves' .grad made by Python code since the last hook (zero_grad)."""
+        for leaf in self.leaves_known():
+            g = leaf.grad
+            if g is self.grad_seen[id(leaf)]:
+                continue
+            self.grad_seen[id(leaf)] = g
+            self.synced[id(leaf)] = False
+            if g is None:
+                self.grad_state[id(leaf)] = None
+            else:
+                self.grad_state[id(leaf)] = self.ref(g)
+                self._taint(leaf)
+
+    def _taint(self, leaf):
+        g = leaf.grad
+        if type(g) is np.ndarray and self.grad_state.get(id(leaf)) is not None:
+            view = self.traced_view(g, self.grad_state[id(leaf)])
+            self.grad_plain[id(view)] = g
+            leaf.grad = view
+            self.grad_seen[id(leaf)] = view
+
+    def _strip(self, leaf):
+        g = leaf.grad
+        if type(g) is TracedArray:
+            leaf.grad = self.grad_plain.get(id(g), g.view(np.ndarray))
+            self.grad_seen[id(leaf)] = leaf.grad
+
+    def sync_grads(self):
+        """Lines that give every leaf's .grad attribute its value in the program."""
+        for leaf in self.leaves_known():
+            if not self.synced[id(leaf)]:
+                value = self.grad_state[id(leaf)]
+                self.emit(f"{self.leaf_object(leaf)}.grad = {value}", None, pure=False)
+                self.synced[id(leaf)] = True
+
+    def finish(self):
+        """End of the trace: plain arrays back in every .grad."""
+        self._event()
+        for leaf in self.leaves_known():
+            self._strip(leaf)
+
+    def _conform(self, name, ig, data):
+        """Lines that bring a gradient to its input's shape and dtype, as the walk did."""
+        if not isinstance(ig, (np.ndarray, np.generic)):
+            out = self.fresh(name)
+            self.emit(f"{out} = np.asarray({name}, dtype=np.{data.dtype})", out)
+            name, ig = out, np.asarray(ig, dtype=data.dtype)
+        if ig.shape != data.shape:
+            stretched, added = _reduction_plan(ig.shape, data.shape)
+            out = self.fresh(name)
+            parts = name
+            if stretched:
+                parts += f".sum(axis={stretched}, keepdims=True)"
+            if added:
+                parts += f".sum(axis={added})"
+            self.emit(f"{out} = {parts}   # undo broadcasting to {data.shape}", out)
+            name = out
+        if ig.dtype != data.dtype:
+            out = self.fresh(name)
+            self.emit(f"{out} = {name}.astype(np.{data.dtype})", out)
+            name = out
+        return name
+
+    # -- the program ----------------------------------------------------------------------
+    def source(self, result_text, params):
+        """The program as Python source: `def replay(args): ...` returning `result_text`."""
+        self.sync_grads()
+        used = set(_IDENT.findall(result_text))
+        keep = []
+        for line in reversed(self.lines):   # drop pure lines whose names nothing uses
+            outs = (line.out,) if isinstance(line.out, str) else (line.out or ())
+            if line.pure and outs and not any(o in used for o in outs):
+                continue
+            keep.append(line)
+            used.update(_IDENT.findall(line.text))
+        keep.reverse()
+        if self.needs_generator_state:
+            keep.insert(0, Line("generator_state = get_generator().bit_generator.state"))
+            for line in keep:
+                line.text = line.text.replace("fallback()", "fallback(generator_state)")
+        body = [f"def replay({params}):"] + ["    " + l.text for l in keep]
+        body.append(f"    return {result_text}")
+        return "\n".join(body) + "\n"
+
+
+def plain_keyword(value):
+    return plain(value)
+
+
+class _Paused:
+    """Run the engine as usual (no recording) for a moment of the trace."""
+
+    def __init__(self, tracer):
+        self.tracer = tracer
+
+    def __enter__(self):
+        state.tracer = None
+
+    def __exit__(self, *exc):
+        state.tracer = self.tracer
+
+
+def _hook_error():
+    return CompileError("a tensor hook (register_hook) runs Python on each gradient, which "
+                        "minigrad.compile does not replay; remove the hook, or call the function "
+                        "uncompiled")
+
+
+def _anomaly_error():
+    return CompileError("detect_anomaly() checks every value as it is computed, which a compiled "
+                        "replay skips; call the function uncompiled inside detect_anomaly()")
