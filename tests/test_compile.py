@@ -71,7 +71,8 @@ def test_the_code_reads_like_the_documents_backprop():
     _, step = _run(build, batches, True, 3)
     code = step.code
     assert "model.0.weight" in code
-    assert "dZ1 = dA1 * A1 * (1 - A1)" in code     # dZ = dA * sigmoid'(Z), from the output
+    # dZ = dA * sigmoid'(Z), from the output, overwriting dA (dead after it)
+    assert "dZ1 = dA1; dZ1 *= A1; dZ1 *= 1 - A1" in code and "dZ = dA * sigmoid'(Z)" in code
     assert "dW = dZ^T X" in code and "db = the sum of dZ's rows" in code
     assert "model_0_weight -= lr * dmodel_0_weight" in code
     assert "Tensor" not in code and "backward(" not in code   # built-ins are inlined
@@ -355,3 +356,30 @@ def test_check_passes_a_replayable_training_step():
     step = compile(step, check=True)
     losses = [step(x, y).item() for _ in range(5) for x, y in batches]
     np.testing.assert_allclose(losses, eager[0], rtol=1e-12)
+
+
+class TwoBranches(nn.Module):
+    """Two layers reading the same input, summed, plus a skip connection: gradients shared and summed."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Dense(4, 5, activation="relu"), nn.Dense(4, 5, activation="tanh")
+        self.out = nn.Dense(5, 2, activation="sigmoid")
+
+    def forward(self, x):
+        h = self.a(x) + self.b(x)
+        return self.out(h + h * 0.5)
+
+
+def test_shared_and_summed_gradients_are_never_overwritten():
+    rng = np.random.default_rng(8)
+    X, Y = rng.standard_normal((12, 4)), rng.random((12, 2))
+
+    def build():
+        mg.manual_seed(3)
+        model = TwoBranches()
+        optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+        return model, optimizer, _train_step(model, optimizer, F.mse_loss)
+    eager, _ = _run(build, [(X, Y)], False, 100)
+    compiled, _ = _run(build, [(X, Y)], True, 100)
+    _assert_same_run(eager, compiled, 1e-12)

@@ -172,8 +172,12 @@ class CompiledFunction:
                                "detect_anomaly()")
         if self._scanned is None:
             self._scanned = _scan(self.fn)
-        values = args + tuple(kwargs[k] for k in sorted(kwargs))
-        key = self._key(values, tuple(sorted(kwargs)))
+        if kwargs:
+            values = args + tuple(kwargs[k] for k in sorted(kwargs))
+            key = self._key(values, tuple(sorted(kwargs)))
+        else:
+            values = args
+            key = self._key(values, ())
         program = self.programs.get(key)
         if program is None:
             return self._trace(key, args, kwargs)
@@ -214,20 +218,21 @@ class CompiledFunction:
                         "nor a hashable value, so minigrad.compile cannot key a trace on it; pass "
                         "an array (np.asarray) or a tuple") from None
                 parts.append(("value", type(value), value))
-        for m in modules:
-            if m._call_hooks is not None:
-                raise CompileError(
-                    f"a forward hook is registered on a {type(m).__name__} the compiled function "
-                    "uses; hooks run Python on each call, which minigrad.compile does not replay. "
-                    "Remove the hook (handle.remove()) or call the function uncompiled")
-        parts.append(tuple([m.training for m in modules]))
-        for p in leaves:
-            if p._hooks:
-                raise CompileError(
-                    "a tensor hook (register_hook) is registered on a parameter the compiled "
-                    "function uses; hooks run Python on each gradient, which minigrad.compile "
-                    "does not replay. Remove it, or call the function uncompiled")
-        parts.append(tuple([p.grad is None for p in leaves]))
+        # One pass each over the modules and the leaves (this runs at every call): None marks a hook.
+        flags = tuple([m.training if m._call_hooks is None else None for m in modules])
+        if None in flags:
+            raise CompileError(
+                "a forward hook is registered on a module the compiled function uses; hooks run "
+                "Python on each call, which minigrad.compile does not replay. Remove the hook "
+                "(handle.remove()) or call the function uncompiled")
+        grads = tuple([p.grad is None if not p._hooks else None for p in leaves])
+        if None in grads:
+            raise CompileError(
+                "a tensor hook (register_hook) is registered on a parameter the compiled "
+                "function uses; hooks run Python on each gradient, which minigrad.compile "
+                "does not replay. Remove it, or call the function uncompiled")
+        parts.append(flags)
+        parts.append(grads)
         parts.append(tuple([codegen_optim.structure(o) for o in optimizers]))
         return tuple(parts)
 

@@ -21,6 +21,8 @@ _ACTIVATE = {"relu": "np.maximum({z}, 0, out={z})", "sigmoid": "sigmoid({z}, out
 _ACTIVATE_NEW = {"relu": "np.maximum({x}, 0)", "sigmoid": "sigmoid({x})", "tanh": "np.tanh({x})"}
 _DERIVATIVE = {"relu": "{g} * ({a} > 0)", "sigmoid": "{g} * {a} * (1 - {a})",
                "tanh": "{g} * (1 - {a} * {a})"}
+_IN_PLACE = {"relu": "{g} *= ({a} > 0)", "sigmoid": "{g} *= {a}; {g} *= 1 - {a}",
+             "tanh": "{g} *= 1 - {a} * {a}"}
 _ACTIVATION_OF = {cls: name for name, cls in ops.OUTPUT_ACTIVATIONS.items()}
 _BINARY = {ops.Add: "+", ops.Sub: "-", ops.Mul: "*", ops.Div: "/"}
 
@@ -39,13 +41,13 @@ def emit_forward(tr, rec, needs, param_refs):
         k = _count(tr, "layer")
         out = tr.fresh(f"A{k}" if activation else f"Z{k}")
         tr.emit(f"{out} = np.dot({x[1]}, {x[0]}.T).T   # {'Z' if activation else out} = X W^T, "
-                "in the column layout", out)
+                "in the column layout", out, owned=True)
         bias = rec.arrays[2]
         if bias is not None:
             if type(bias) is np.ndarray and bias.dtype == rec.out_array.dtype:
                 tr.emit(f"{out} += {x[2]}", out)
             else:
-                tr.emit(f"{out} = {out} + {x[2]}", out)
+                tr.emit(f"{out} = {out} + {x[2]}", out, owned=True)
         if activation:
             tr.emit(_ACTIVATE[activation].format(z=out) + f"   # {out} = {activation}(Z)", out)
         rec.info.update(kind="linear", activation=activation, layer=k)
@@ -53,17 +55,17 @@ def emit_forward(tr, rec, needs, param_refs):
     if cls in _ACTIVATION_OF:
         name = _ACTIVATION_OF[cls]
         out = tr.fresh(f"{name}{_count(tr, name)}")
-        tr.emit(f"{out} = {_ACTIVATE_NEW[name].format(x=x[0])}", out)
+        tr.emit(f"{out} = {_ACTIVATE_NEW[name].format(x=x[0])}", out, owned=True)
         rec.info.update(kind="activation", activation=name)
         return out
     if cls in _BINARY and not rec.params:
         out = tr.fresh(f"{cls.__name__.lower()}{_count(tr, cls.__name__)}")
-        tr.emit(f"{out} = {_as_array(rec, f'{x[0]} {_BINARY[cls]} {x[1]}')}", out)
+        tr.emit(f"{out} = {_as_array(rec, f'{x[0]} {_BINARY[cls]} {x[1]}')}", out, owned=True)
         rec.info.update(kind="binary")
         return out
     if cls is ops.Neg:
         out = tr.fresh(f"neg{_count(tr, 'neg')}")
-        tr.emit(f"{out} = {_as_array(rec, f'-{x[0]}')}", out)
+        tr.emit(f"{out} = {_as_array(rec, f'-{x[0]}')}", out, owned=True)
         rec.info.update(kind="neg")
         return out
     if cls is SquaredError:
@@ -86,6 +88,7 @@ def _generic_forward(tr, rec, needs, param_refs):
     args = ", ".join([ctx] + rec.ins + [f"{k}={v}" for k, v in param_refs.items()])
     tr.emit(f"{ctx} = new_ctx({op}, {tuple(bool(n) for n in needs)})", ctx)
     tr.emit(f"{out} = as_output({op}.forward({args}))", (out, ctx))
+    tr.pinned.update(n for n in rec.ins if n.isidentifier())   # forward may keep them in ctx
     rec.info.update(kind="generic", ctx=ctx, op=op)
     return out
 
@@ -99,14 +102,14 @@ def _squared_error(tr, rec, needs):
                 converted)
         target = converted
     diff = tr.fresh("diff")
-    tr.emit(f"{diff} = {pred} - {target}", diff)
+    tr.emit(f"{diff} = {pred} - {target}", diff, owned=True)
     out = tr.fresh("loss")
     count = rec.arrays[0].size
     if reduction == "none":
-        tr.emit(f"{out} = {diff} * {diff}", out)
+        tr.emit(f"{out} = {diff} * {diff}", out, owned=True)
     else:
         flat = tr.fresh("flat")
-        tr.emit(f"{flat} = {diff}.ravel(order='K')", flat)
+        tr.emit(f"{flat} = {diff}.ravel(order='K')", flat, alias_of=diff)
         total = f"({flat} @ {flat})"
         tr.emit(f"{out} = np.asarray({total + f' / {count}' if reduction == 'mean' else total})"
                 f"   # squared error, {reduction}", out)
@@ -125,8 +128,8 @@ def _cross_entropy(tr, rec):
     n = rec.arrays[0].shape[0]
     rows = tr.const(np.arange(n), "rows")
     shifted, logp, out = tr.fresh("shifted"), tr.fresh("log_p"), tr.fresh("loss")
-    tr.emit(f"{shifted} = {logits} - {logits}.max(axis=-1, keepdims=True)", shifted)
-    tr.emit(f"{log_p_line(shifted, logp)}   # log softmax", logp)
+    tr.emit(f"{shifted} = {logits} - {logits}.max(axis=-1, keepdims=True)", shifted, owned=True)
+    tr.emit(f"{log_p_line(shifted, logp)}   # log softmax", logp, owned=True)
     reduce = "mean" if reduction == "mean" else "sum"
     tr.emit(f"{out} = np.asarray((-{logp}[{rows}, {labels}]).{reduce}())   # cross-entropy", out)
     rec.info.update(kind="cross_entropy", logp=logp, rows=rows, labels=labels, count=n,
@@ -149,47 +152,57 @@ def emit_backward(tr, rec, g, input_grads):
         dz = g
         if activation:
             dz = tr.fresh(f"dZ{k}")
-            tr.emit(f"{dz} = {_DERIVATIVE[activation].format(g=g, a=rec.out)}"
-                    f"   # dZ = dA * {activation}'(Z)", dz)
+            comment = f"   # dZ = dA * {activation}'(Z)"
+            tr.emit(f"{dz} = {_DERIVATIVE[activation].format(g=g, a=rec.out)}" + comment, dz,
+                    owned=True, victim=g,
+                    alt=f"{dz} = {g}; {_IN_PLACE[activation].format(g=dz, a=rec.out)}" + comment)
         if wants[0]:
-            tr.emit(f"{names[0]} = np.dot({x[1]}.T, {dz}.T).T   # dX = dZ W", names[0])
+            tr.emit(f"{names[0]} = np.dot({x[1]}.T, {dz}.T).T   # dX = dZ W", names[0], owned=True)
         if wants[1]:
-            tr.emit(f"{names[1]} = np.dot({dz}.T, {x[0]})   # dW = dZ^T X", names[1])
+            tr.emit(f"{names[1]} = np.dot({dz}.T, {x[0]})   # dW = dZ^T X", names[1], owned=True)
         if wants[2]:
             n, dtype = rec.out_array.shape[0], rec.out_array.dtype
             ones = tr.ones.get((n, dtype))
             if ones is None:
                 ones = tr.ones[n, dtype] = tr.const(np.ones(n, dtype), f"ones{n}")
-            tr.emit(f"{names[2]} = np.dot({ones}, {dz})   # db = the sum of dZ's rows", names[2])
+            tr.emit(f"{names[2]} = np.dot({ones}, {dz})   # db = the sum of dZ's rows", names[2],
+                    owned=True)
     elif kind == "activation":
-        tr.emit(f"{names[0]} = {_DERIVATIVE[info['activation']].format(g=g, a=rec.out)}", names[0])
+        tr.emit(f"{names[0]} = {_DERIVATIVE[info['activation']].format(g=g, a=rec.out)}", names[0],
+                owned=True)
     elif kind == "binary":
         a, b = x
         formulas = {ops.Add: (g, g), ops.Sub: (g, f"-{g}"), ops.Mul: (f"{g} * {b}", f"{g} * {a}"),
                     ops.Div: (f"{g} / {b}", f"-{g} * {a} / ({b} * {b})")}[rec.cls]
         for name, formula in zip(names, formulas):
             if name:
-                tr.emit(f"{name} = {formula}", name)
+                if formula == g:
+                    tr.emit(f"{name} = {formula}", name, alias_of=g)
+                else:
+                    tr.emit(f"{name} = {formula}", name, owned=True)
     elif kind == "neg":
-        tr.emit(f"{names[0]} = -{g}", names[0])
+        tr.emit(f"{names[0]} = -{g}", names[0], owned=True)
     elif kind == "mse":
         per_element = f"({g} / {info['count']})" if info["reduction"] == "mean" else g
         d = tr.fresh("d" + _base(x[0])) if not wants[0] else names[0]
-        tr.emit(f"{d} = {info['diff']} * (2 * {per_element})   # d loss / d prediction", d)
+        comment = "   # d loss / d prediction"
+        tr.emit(f"{d} = {info['diff']} * (2 * {per_element})" + comment, d, owned=True,
+                victim=info["diff"], alt=f"{d} = {info['diff']}; {d} *= 2 * {per_element}" + comment)
         if wants[1]:
-            tr.emit(f"{names[1]} = -{d}", names[1])
+            tr.emit(f"{names[1]} = -{d}", names[1], owned=True)
     elif kind == "cross_entropy":
         d = names[0]
         per_sample = tr.fresh("g_sample")
         tr.emit(f"{per_sample} = {g} / {info['count']}" if info["reduction"] == "mean"
                 else f"{per_sample} = {g}", per_sample)
-        tr.emit(f"{d} = np.exp({info['logp']})   # softmax", d)
+        tr.emit(f"{d} = np.exp({info['logp']})   # softmax", d, owned=True)
         tr.emit(f"{d}[{info['rows']}, {info['labels']}] -= 1   # - one_hot", d)
         tr.emit(f"{d} *= {per_sample}", d)
     else:
         unpack = ", ".join(n or "_" for n in names) + ("," if len(names) == 1 else "")
         tr.emit(f"{unpack} = as_tuple({info['op']}.backward({info['ctx']}, {g}))",
                 tuple(n for n in names if n))
+        tr.pinned.add(g)
     return names
 
 

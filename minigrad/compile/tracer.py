@@ -33,11 +33,17 @@ def _mem_key(array):
 
 
 class Line:
-    """One line of the program: `text`, the name it defines (`out`, or None), whether it may be dropped unused."""
-    __slots__ = ("text", "out", "pure")
+    """One line of the program.
 
-    def __init__(self, text, out=None, pure=True):
-        self.text, self.out, self.pure = text, out, pure
+    `text`; `out`, the name (or names) it defines; `pure`, whether it may be
+    dropped when nothing uses them; `victim` and `alt`: a name whose array the
+    line may overwrite instead of allocating, if that array is the program's
+    own and dead after the line, and the text that does so.
+    """
+    __slots__ = ("text", "out", "pure", "victim", "alt")
+
+    def __init__(self, text, out=None, pure=True, victim=None, alt=None):
+        self.text, self.out, self.pure, self.victim, self.alt = text, out, pure, victim, alt
 
 
 class OpRecord:
@@ -76,6 +82,9 @@ class Tracer:
         self.synced = {}            # id(leaf) -> True when the leaf's .grad attribute holds grad_state
         self.mutated = False        # a draw, a step or a .grad write is in the program already
         self.counts = {}
+        self.owned = set()          # names of arrays only the program holds (see emit)
+        self.aliases = {}           # name -> the name whose array it views
+        self.pinned = set()         # names handed to code the program cannot see into
         self.ones = {}              # (n, dtype) -> the name of a vector of n ones
         self.data_views = {}
         self.keep_leaves = []       # the tensors whose .grad is followed
@@ -99,8 +108,14 @@ class Tracer:
         self.used_names.add(name)
         return name
 
-    def emit(self, text, out=None, pure=True):
-        self.lines.append(Line(text, out, pure))
+    def emit(self, text, out=None, pure=True, owned=False, alias_of=None, victim=None, alt=None):
+        """Add a line. `owned`: it makes a new array only the program holds; `alias_of`: its
+        output is (a view of) that name's array; `victim`/`alt`: see Line."""
+        self.lines.append(Line(text, out, pure, victim, alt))
+        if owned:
+            self.owned.add(out)
+        if alias_of is not None:
+            self.aliases[out] = alias_of
         if not pure:
             self.mutated = self.mutated or out is None
         return out
@@ -363,14 +378,14 @@ class Tracer:
                     raise _hook_error()
                 if id(t) in self.leaf_acc:
                     total = self.fresh("d" + self.ref(t))
-                    self.emit(f"{total} = {self.leaf_acc[id(t)]} + {name}", total)
+                    self.emit(f"{total} = {self.leaf_acc[id(t)]} + {name}", total, owned=True)
                     name = total
                 else:
                     self.leaf_order.append(t)
                 self.leaf_acc[id(t)] = name
             elif id(source) in self.node_grad:
                 total = self.fresh(self.node_grad[id(source)])
-                self.emit(f"{total} = {self.node_grad[id(source)]} + {name}", total)
+                self.emit(f"{total} = {self.node_grad[id(source)]} + {name}", total, owned=True)
                 self.node_grad[id(source)] = total
             else:
                 self.node_grad[id(source)] = name
@@ -383,6 +398,7 @@ class Tracer:
             g = leaf_grads[leaf]
             if type(g) is not np.ndarray:
                 self.emit(f"{name} = np.asarray({name})", name)
+                self.owned.discard(name)
                 g = np.asarray(g)
             if g.base is not None or id(g) in handed_out:
                 copy = self.fresh(name)
@@ -446,6 +462,7 @@ class Tracer:
                                f"{type(result).__name__}, which minigrad.compile cannot replay")
         name = self.fresh("v")
         self.emit(f"{name} = {self._call_text(function, inputs, kwargs)}", name)
+        self.pinned.update(_IDENT.findall(self.lines[-1].text))   # it may view what it reads
         return self.traced_view(result, name)
 
     def _call_text(self, function, inputs, kwargs):
@@ -518,6 +535,35 @@ class Tracer:
         for leaf in self.leaves_known():
             self._strip(leaf)
 
+    def _overwrite_dead_arrays(self, lines, used_by_result):
+        """Use a line's in-place form where the array it would overwrite is dead after it.
+
+        An array qualifies when the program made it (`owned`), never handed it
+        to an op's own forward or backward, returns or stores it, and no later
+        line reads it or a view of it.
+        """
+        last = {}
+        for i, line in enumerate(lines):
+            for name in _IDENT.findall(line.text):
+                last[name] = i
+        aliases = dict(self.aliases)
+
+        def root(name):
+            while name in aliases:
+                name = aliases[name]
+            return name
+        for i, line in enumerate(lines):
+            v = line.victim
+            if v is None or v not in self.owned or v in self.pinned or v in used_by_result:
+                continue
+            group = [n for n in last if root(n) == root(v)]
+            if any(n in used_by_result or n in self.pinned or last[n] > i for n in group):
+                continue
+            line.text = line.alt
+            aliases[line.out] = v
+            for name in _IDENT.findall(line.text):
+                last[name] = max(last.get(name, i), i)
+
     def _conform(self, name, ig, data):
         """Lines that bring a gradient to its input's shape and dtype, as the walk did."""
         if not isinstance(ig, (np.ndarray, np.generic)):
@@ -532,11 +578,11 @@ class Tracer:
                 parts += f".sum(axis={stretched}, keepdims=True)"
             if added:
                 parts += f".sum(axis={added})"
-            self.emit(f"{out} = {parts}   # undo broadcasting to {data.shape}", out)
+            self.emit(f"{out} = {parts}   # undo broadcasting to {data.shape}", out, owned=True)
             name = out
         if ig.dtype != data.dtype:
             out = self.fresh(name)
-            self.emit(f"{out} = {name}.astype(np.{data.dtype})", out)
+            self.emit(f"{out} = {name}.astype(np.{data.dtype})", out, owned=True)
             name = out
         return name
 
@@ -553,6 +599,7 @@ class Tracer:
             keep.append(line)
             used.update(_IDENT.findall(line.text))
         keep.reverse()
+        self._overwrite_dead_arrays(keep, used_by_result=set(_IDENT.findall(result_text)))
         if self.needs_generator_state:
             keep.insert(0, Line("generator_state = get_generator().bit_generator.state"))
             for line in keep:
