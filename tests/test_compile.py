@@ -383,3 +383,17 @@ def test_shared_and_summed_gradients_are_never_overwritten():
     eager, _ = _run(build, [(X, Y)], False, 100)
     compiled, _ = _run(build, [(X, Y)], True, 100)
     _assert_same_run(eager, compiled, 1e-12)
+
+
+def test_the_digits_example_compiled_reaches_the_eager_accuracy():
+    pytest.importorskip("sklearn")
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "digits.py"
+    spec = importlib.util.spec_from_file_location("minigrad_example_digits_compile", path)
+    digits = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(digits)
+    lines = []
+    results = digits.compare_compiled(epochs=1, log=lines.append)
+    assert results["compiled"][1] == results["eager"][1] > 0.9
+    assert len(lines) == 3 and "compiled / eager time" in lines[-1]
