@@ -397,3 +397,25 @@ def test_the_digits_example_compiled_reaches_the_eager_accuracy():
     results = digits.compare_compiled(epochs=1, log=lines.append)
     assert results["compiled"][1] == results["eager"][1] > 0.9
     assert len(lines) == 3 and "compiled / eager time" in lines[-1]
+
+
+def test_gradients_accumulated_over_calls_and_data_converted_to_the_model_dtype():
+    rng = np.random.default_rng(11)
+    X, Y = rng.standard_normal((9, 3)), rng.standard_normal((9, 2))   # float64 data
+
+    def build():
+        mg.manual_seed(5)
+        model = nn.Sequential(nn.Dense(3, 4, activation="tanh", dtype=np.float32),
+                              nn.Dense(4, 2, dtype=np.float32))
+        optimizer = mg.optim.SGD(model.parameters(), lr=0.01)
+
+        def step(x, y):   # no zero_grad: .grad accumulates from call to call
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        return model, optimizer, step
+    eager, _ = _run(build, [(X, Y)], False, 30)
+    compiled, step = _run(build, [(X, Y)], True, 30)
+    _assert_same_run(eager, compiled, 1e-6)
+    assert "astype(np.float32)" in step.code   # the conversion is replayed, not frozen

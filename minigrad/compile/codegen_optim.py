@@ -38,7 +38,10 @@ def emit_step(tr, optimizer):
         return
     tr.emit(f"# {type(optimizer).__name__} step: hyperparameters and state as they are now", None)
     lr, S = tr.fresh("lr"), tr.fresh("state")
-    tr.emit(f"{lr}, {S} = {o}._lr, {o}.state", (lr, S), pure=False)
+    if type(optimizer) is optim.SGD and not optimizer.momentum:
+        tr.emit(f"{lr} = {o}._lr", lr, pure=False)
+    else:
+        tr.emit(f"{lr}, {S} = {o}._lr, {o}.state", (lr, S), pure=False)
     if type(optimizer) is optim.SGD:
         _sgd(tr, optimizer, o, lr, S, updates)
     else:
