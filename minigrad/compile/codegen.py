@@ -103,6 +103,7 @@ def _squared_error(tr, rec, needs):
         target = converted
     diff = tr.fresh("diff")
     tr.emit(f"{diff} = {pred} - {target}", diff, owned=True)
+    tr.sizes[diff] = rec.arrays[0].nbytes
     out = tr.fresh("loss")
     count = rec.arrays[0].size
     if reduction == "none":
@@ -130,6 +131,7 @@ def _cross_entropy(tr, rec):
     shifted, logp, out = tr.fresh("shifted"), tr.fresh("log_p"), tr.fresh("loss")
     tr.emit(f"{shifted} = {logits} - {logits}.max(axis=-1, keepdims=True)", shifted, owned=True)
     tr.emit(f"{log_p_line(shifted, logp)}   # log softmax", logp, owned=True)
+    tr.sizes[shifted] = tr.sizes[logp] = rec.arrays[0].nbytes
     reduce = "mean" if reduction == "mean" else "sum"
     tr.emit(f"{out} = np.asarray((-{logp}[{rows}, {labels}]).{reduce}())   # cross-entropy", out)
     rec.info.update(kind="cross_entropy", logp=logp, rows=rows, labels=labels, count=n,
@@ -145,6 +147,8 @@ def emit_backward(tr, rec, g, input_grads):
     """Write the backward of `rec` given its output's gradient `g`; names per input (None: none)."""
     info, x = rec.info, rec.ins
     wants = [ig is not None for ig in input_grads]
+    out_bytes = int(np.prod(rec.out_shape)) * rec.out_dtype.itemsize
+    tr.sizes[g] = max(tr.sizes.get(g, 0), out_bytes)
     names = [tr.fresh("d" + _base(x[i])) if wants[i] else None for i in range(len(x))]
     kind = info["kind"]
     if kind == "linear":
@@ -152,6 +156,7 @@ def emit_backward(tr, rec, g, input_grads):
         dz = g
         if activation:
             dz = tr.fresh(f"dZ{k}")
+            tr.sizes[dz] = out_bytes
             comment = f"   # dZ = dA * {activation}'(Z)"
             tr.emit(f"{dz} = {_DERIVATIVE[activation].format(g=g, a=rec.out)}" + comment, dz,
                     owned=True, victim=g,
@@ -161,7 +166,7 @@ def emit_backward(tr, rec, g, input_grads):
         if wants[1]:
             tr.emit(f"{names[1]} = np.dot({dz}.T, {x[0]})   # dW = dZ^T X", names[1], owned=True)
         if wants[2]:
-            n, dtype = rec.out_array.shape[0], rec.out_array.dtype
+            n, dtype = rec.out_shape[0], rec.out_dtype
             ones = tr.ones.get((n, dtype))
             if ones is None:
                 ones = tr.ones[n, dtype] = tr.const(np.ones(n, dtype), f"ones{n}")
@@ -192,6 +197,7 @@ def emit_backward(tr, rec, g, input_grads):
             tr.emit(f"{names[1]} = -{d}", names[1], owned=True)
     elif kind == "cross_entropy":
         d = names[0]
+        tr.sizes[d] = tr.sizes.get(info["logp"], 0)
         per_sample = tr.fresh("g_sample")
         tr.emit(f"{per_sample} = {g} / {info['count']}" if info["reduction"] == "mean"
                 else f"{per_sample} = {g}", per_sample)

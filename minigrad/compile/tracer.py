@@ -16,6 +16,7 @@ Values are named as they appear: the arguments, the loads of parameters
 from nowhere the tracer knows are constants of the program.
 """
 import re
+import weakref
 
 import numpy as np
 
@@ -30,6 +31,26 @@ __all__ = ["Tracer"]
 def _mem_key(array):
     """What identifies an array's values by their memory: address, shape, strides, dtype."""
     return (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+
+
+class _Names:
+    """object -> value, by identity, without keeping the object alive.
+
+    The trace must not hold the arrays of a step longer than the eager run
+    does (its peak memory would grow), and an id() can be reused once its
+    object is gone, so each entry keeps a weak reference and is valid only
+    while that reference still gives the object.
+    """
+
+    def __init__(self):
+        self._entries = {}
+
+    def __setitem__(self, obj, value):
+        self._entries[id(obj)] = (weakref.ref(obj), value)
+
+    def get(self, obj):
+        entry = self._entries.get(id(obj))
+        return entry[1] if entry is not None and entry[0]() is obj else None
 
 
 class Line:
@@ -48,7 +69,8 @@ class Line:
 
 class OpRecord:
     """What the trace knows of one op call: enough to write its backward."""
-    __slots__ = ("cls", "ins", "arrays", "params", "out", "out_array", "ctx", "info", "inputs")
+    __slots__ = ("cls", "ins", "arrays", "params", "out", "out_array", "out_shape", "out_dtype",
+                 "info")
 
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -66,27 +88,28 @@ class Tracer:
         self.lines = []
         self.env = {"np": np}
         self.used_names = set(self.env) | {"leaves", "args", "optimizers", "consts", "ops"}
-        self.tensor_names, self.array_names, self.mem_names = {}, {}, {}
-        self.keep = []              # every object whose id() is a key above stays alive
-        self.traced = set()         # id() of tensors whose values vary per call
+        self.tensor_names, self.array_names = _Names(), _Names()
+        self.mem_names = {}         # _mem_key -> (weak reference to the array, name)
+        self.keep = []              # objects the trace needs alive (arguments, optimizers)
         self.labels = labels
         self.leaves, self.leaf_index = [], {}
         self.consts, self.const_index = [], {}
         self.ops = {}
         self.optimizers, self.optimizer_index = [], {}
         self.argument_arrays = []   # (name, array) of the arguments, for conversions of them
-        self.nodes = {}             # id(ctx) -> OpRecord
+        self.nodes = _Names()       # ctx -> OpRecord
         self.grad_state = {}        # id(leaf) -> name of its .grad's value, or None
         self.grad_seen = {}         # id(leaf) -> the object last seen in leaf.grad
-        self.grad_plain = {}        # id(traced view in .grad) -> the plain array it views
+        self.grad_plain = _Names()  # traced view in a .grad -> the plain array it views
         self.synced = {}            # id(leaf) -> True when the leaf's .grad attribute holds grad_state
         self.mutated = False        # a draw, a step or a .grad write is in the program already
         self.counts = {}
         self.owned = set()          # names of arrays only the program holds (see emit)
+        self.sizes = {}             # name -> bytes of its array in the trace
         self.aliases = {}           # name -> the name whose array it views
         self.pinned = set()         # names handed to code the program cannot see into
         self.ones = {}              # (n, dtype) -> the name of a vector of n ones
-        self.data_views = {}
+        self.data_views = _Names()
         self.keep_leaves = []       # the tensors whose .grad is followed
         self.needs_generator_state = False
         self.drew = False           # a draw from the generator is in the program
@@ -108,7 +131,8 @@ class Tracer:
         self.used_names.add(name)
         return name
 
-    def emit(self, text, out=None, pure=True, owned=False, alias_of=None, victim=None, alt=None):
+    def emit(self, text, out=None, pure=True, owned=False, alias_of=None, victim=None, alt=None,
+             mutates=True):
         """Add a line. `owned`: it makes a new array only the program holds; `alias_of`: its
         output is (a view of) that name's array; `victim`/`alt`: see Line."""
         self.lines.append(Line(text, out, pure, victim, alt))
@@ -116,7 +140,7 @@ class Tracer:
             self.owned.add(out)
         if alias_of is not None:
             self.aliases[out] = alias_of
-        if not pure:
+        if not pure and mutates:
             self.mutated = self.mutated or out is None
         return out
 
@@ -137,7 +161,7 @@ class Tracer:
         return name
 
     def _optimizer_name(self, opt):
-        if id(opt) not in self.optimizer_index:
+        if id(opt) not in self.optimizer_index:   # (kept alive by self.keep below)
             self.optimizer_index[id(opt)] = self.fresh(self.labels.get(id(opt), "optimizer"))
             self.optimizers.append(opt)
             self.env[self.optimizer_index[id(opt)]] = opt
@@ -146,15 +170,16 @@ class Tracer:
 
     def register(self, name, value):
         """Name `value` (a Tensor or an array) in the program."""
-        self.keep.append(value)
         if isinstance(value, Tensor):
-            self.tensor_names[id(value)] = name
-            self.traced.add(id(value))
+            self.tensor_names[value] = name
             value = value._data
-            self.keep.append(value)
         if isinstance(value, np.ndarray):
-            self.array_names[id(value)] = name
-            self.mem_names.setdefault(_mem_key(value), name)
+            self.array_names[value] = name
+            self.sizes[name] = max(self.sizes.get(name, 0), value.nbytes)
+            key = _mem_key(value)
+            entry = self.mem_names.get(key)
+            if entry is None or entry[0]() is None:
+                self.mem_names[key] = (weakref.ref(value), name)
         return name
 
     def traced_view(self, array, name):
@@ -167,15 +192,14 @@ class Tracer:
     def ref(self, value):
         """Python source naming `value` in the program (a variable, a literal or a constant)."""
         if isinstance(value, Tensor):
-            name = self.tensor_names.get(id(value))
+            name = self.tensor_names.get(value)
             if name is None:
                 name = self._known_array(value._data)
                 if name is None and not value._requires_grad:
                     name = self._converted_argument(value._data)
                 if name is None:
                     name = self.leaf(value)
-                self.tensor_names[id(value)] = name
-                self.keep.append(value)
+                self.tensor_names[value] = name
             return name
         if isinstance(value, np.ndarray):
             name = self._known_array(value)
@@ -209,9 +233,11 @@ class Tracer:
         return self.const(value)
 
     def _known_array(self, array):
-        name = self.array_names.get(id(array))
-        if name is None and type(array) is np.ndarray:
-            name = self.mem_names.get(_mem_key(array))   # a plain view of a known array
+        name = self.array_names.get(array)
+        if name is None and type(array) is np.ndarray:   # a plain view of a known array?
+            entry = self.mem_names.get(_mem_key(array))
+            if entry is not None and entry[0]() is not None:
+                name = entry[1]
         return name
 
     def _converted_argument(self, array):
@@ -239,7 +265,7 @@ class Tracer:
         comment = f"   # {label}" if label else ""
         self.emit(f"{name} = leaves[{index}]._data{comment}", name)
         self.register(name, tensor._data)
-        self.tensor_names[id(tensor)] = name
+        self.tensor_names[tensor] = name
         return name
 
     def leaf_object(self, tensor):
@@ -262,8 +288,7 @@ class Tracer:
         if isinstance(value, np.ndarray):
             self.emit(f"{name} = args[{position}]", name)
             self.keep.append(value)
-            self.array_names[id(value)] = name
-            self.mem_names.setdefault(_mem_key(value), name)
+            self.register(name, value)
             self.argument_arrays.append((name, value))
             return self.traced_view(value, name)
         return value
@@ -271,9 +296,11 @@ class Tracer:
     # -- what the hooks call ---------------------------------------------------------
     def data_of(self, tensor):
         """`tensor.data` during the trace: a traced view, so numpy work on it is recorded."""
-        view = self.data_views.get(id(tensor))
+        view = self.data_views.get(tensor)
+        view = view() if view is not None else None
         if view is None:
-            view = self.data_views[id(tensor)] = self.traced_view(tensor._data, self.ref(tensor))
+            view = self.traced_view(tensor._data, self.ref(tensor))
+            self.data_views[tensor] = weakref.ref(view)
         return view
 
     def refuse_read(self, tensor, what):
@@ -308,22 +335,23 @@ class Tracer:
         self._event()
         from . import codegen
         rec = OpRecord()
-        rec.cls, rec.inputs = cls, args
+        rec.cls = cls
         rec.ins = [self.ref(a) for a in args]
         rec.params = {k: plain(v) for k, v in params.items()}
         param_refs = {k: self.ref(v) for k, v in params.items()}
         rec.arrays = [a._data if isinstance(a, Tensor) else plain(a) for a in args]
         with self.paused():
             tensor = cls.apply(*[plain(a) for a in args], **rec.params)
-        rec.ctx = tensor._ctx
-        needs = rec.ctx.needs_input_grad if rec.ctx is not None else (False,) * len(args)
+        ctx = tensor._ctx
+        needs = ctx.needs_input_grad if ctx is not None else (False,) * len(args)
         rec.out_array = tensor._data
         rec.info = {}
         rec.out = codegen.emit_forward(self, rec, needs, param_refs)
         self.register(rec.out, tensor)
-        if rec.ctx is not None:
-            self.nodes[id(rec.ctx)] = rec
-            self.keep.append(rec.ctx)
+        rec.out_shape, rec.out_dtype = tensor._data.shape, tensor._data.dtype
+        rec.arrays = rec.out_array = None   # the eager run frees them when it is done with them
+        if ctx is not None:
+            self.nodes[ctx] = rec
         return tensor
 
     def record_backward(self, roots, seeds, retain_graph, create_graph, targets):
@@ -360,7 +388,7 @@ class Tracer:
         if isinstance(node, _Start):
             names = self.seed_names
         else:
-            rec = self.nodes.get(id(node))
+            rec = self.nodes.get(node)
             if rec is None:
                 raise CompileError("backward() reached a graph made before the compiled function "
                                    "was called (or outside its trace); minigrad.compile replays "
@@ -371,7 +399,9 @@ class Tracer:
         for t, need, ig, name in zip(node.inputs, node.needs_input_grad, input_grads, names):
             if not need or ig is None:
                 continue
+            self.sizes[name] = max(self.sizes.get(name, 0), getattr(ig, "nbytes", 0))
             name = self._conform(name, ig, t._data)
+            self.sizes[name] = max(self.sizes.get(name, 0), t._data.nbytes)
             source = t._ctx
             if source is None:   # a leaf
                 if t._hooks:
@@ -501,8 +531,11 @@ class Tracer:
                 continue
             self.grad_seen[id(leaf)] = g
             self.synced[id(leaf)] = False
-            if g is None:
+            if g is None:   # zero_grad(): clear it now, so the old gradient is freed now too
                 self.grad_state[id(leaf)] = None
+                self.emit(f"{self.leaf_object(leaf)}.grad = None", None, pure=False,
+                          mutates=False)   # a fallback's eager run clears it again
+                self.synced[id(leaf)] = True
             else:
                 self.grad_state[id(leaf)] = self.ref(g)
                 self._taint(leaf)
@@ -511,14 +544,16 @@ class Tracer:
         g = leaf.grad
         if type(g) is np.ndarray and self.grad_state.get(id(leaf)) is not None:
             view = self.traced_view(g, self.grad_state[id(leaf)])
-            self.grad_plain[id(view)] = g
+            self.grad_plain[view] = weakref.ref(g)
             leaf.grad = view
             self.grad_seen[id(leaf)] = view
 
     def _strip(self, leaf):
         g = leaf.grad
         if type(g) is TracedArray:
-            leaf.grad = self.grad_plain.get(id(g), g.view(np.ndarray))
+            original = self.grad_plain.get(g)
+            original = original() if original is not None else None
+            leaf.grad = original if original is not None else g.view(np.ndarray)
             self.grad_seen[id(leaf)] = leaf.grad
 
     def sync_grads(self):
@@ -534,6 +569,29 @@ class Tracer:
         self._event()
         for leaf in self.leaves_known():
             self._strip(leaf)
+
+    def _free_dead_arrays(self, lines, used_by_result, threshold=1 << 16):
+        """`del` each large array's name after its last use, so the replay holds no more than eager.
+
+        Python keeps a function's locals to its end, and the eager walk frees
+        each node's arrays as soon as its backward has run.
+        """
+        last = {}
+        for i, line in enumerate(lines):
+            if line.text.startswith((" ", "if ", "else")):
+                continue   # inside an optimizer's branch: freed with the lines around it
+            for name in _IDENT.findall(line.text):
+                if self.sizes.get(name, 0) >= threshold and name not in used_by_result:
+                    last[name] = i
+        dead = {}
+        for name, i in last.items():
+            dead.setdefault(i, []).append(name)
+        result = []
+        for i, line in enumerate(lines):
+            result.append(line)
+            if i in dead:
+                result.append(Line("del " + ", ".join(sorted(dead[i]))))
+        return result
 
     def _overwrite_dead_arrays(self, lines, used_by_result):
         """Use a line's in-place form where the array it would overwrite is dead after it.
@@ -600,6 +658,7 @@ class Tracer:
             used.update(_IDENT.findall(line.text))
         keep.reverse()
         self._overwrite_dead_arrays(keep, used_by_result=set(_IDENT.findall(result_text)))
+        keep = self._free_dead_arrays(keep, set(_IDENT.findall(result_text)))
         if self.needs_generator_state:
             keep.insert(0, Line("generator_state = get_generator().bit_generator.state"))
             for line in keep:
