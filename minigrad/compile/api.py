@@ -9,7 +9,7 @@ import numpy as np
 from .. import random as _random
 from ..engine import Tensor
 from ..engine import guards
-from ..engine.modes import current_tracer, is_anomaly_enabled, is_grad_enabled, tracing
+from ..engine.modes import state, switched, tracing
 from ..engine.tensor import new_tensor
 from ..nn.module import Module
 from ..ops.activations import _sigmoid
@@ -164,12 +164,13 @@ class CompiledFunction:
         return self._last.code
 
     def __call__(self, *args, **kwargs):
-        if current_tracer() is not None:   # inside another compiled function's trace: inline it
-            return self.fn(*args, **kwargs)
-        if is_anomaly_enabled():
-            raise CompileError("detect_anomaly() checks every value as it is computed, which a "
-                               "compiled replay skips; call the function uncompiled inside "
-                               "detect_anomaly()")
+        if switched.count:   # some mode is on somewhere: read this thread's
+            if state.tracer is not None:   # inside another compiled function's trace: inline it
+                return self.fn(*args, **kwargs)
+            if state.anomaly:
+                raise CompileError("detect_anomaly() checks every value as it is computed, which "
+                                   "a compiled replay skips; call the function uncompiled inside "
+                                   "detect_anomaly()")
         if self._scanned is None:
             self._scanned = _scan(self.fn)
         if kwargs:
@@ -181,12 +182,12 @@ class CompiledFunction:
         program = self.programs.get(key)
         if program is None:
             return self._trace(key, args, kwargs)
-        self.programs.move_to_end(key)
-        self._last = program
+        if program is not self._last:
+            self.programs.move_to_end(key)
+            self._last = program
         if self.check and program.replays < CHECKED_CALLS:
             program.replays += 1
             return self._checked(program, values, args, kwargs)
-        program.replays += 1
         result = program.replay(values)
         if result is FALLBACK:
             return self.fn(*args, **kwargs)
@@ -194,21 +195,22 @@ class CompiledFunction:
 
     # -- keys -------------------------------------------------------------------------
     def _key(self, values, keywords):
+        """The signature of a call (see `compile`); it runs at every call, so it is kept lean."""
         modules, leaves, optimizers = self._scanned[:3]
-        parts = [keywords, is_grad_enabled()]
-        first_seen = {}
+        parts = [keywords, state.grad_enabled if switched.count else True]
         for i, value in enumerate(values):
-            if isinstance(value, Tensor):
+            kind = type(value)
+            if kind is np.ndarray:
+                parts += (value.shape, value.dtype)
+            elif isinstance(value, Tensor):
                 if value._requires_grad:
                     raise CompileError(
                         f"argument {i} is a tensor that requires grad; minigrad.compile treats "
                         "arguments as data. Make it a parameter of a module the function uses, or "
                         "pass its array (tensor.detach())")
-                parts.append(("tensor", value.shape, value.dtype.str,
-                              first_seen.setdefault(id(value), i)))
+                parts += (Tensor, value._data.shape, value._data.dtype)
             elif isinstance(value, np.ndarray):
-                parts.append(("array", value.shape, value.dtype.str,
-                              first_seen.setdefault(id(value), i)))
+                parts += (kind, value.shape, value.dtype)
             else:
                 try:
                     hash(value)
@@ -217,7 +219,11 @@ class CompiledFunction:
                         f"argument {i}, a {type(value).__name__}, is neither an array, a tensor "
                         "nor a hashable value, so minigrad.compile cannot key a trace on it; pass "
                         "an array (np.asarray) or a tuple") from None
-                parts.append(("value", type(value), value))
+                parts += (kind, value)
+        if len(values) > 1:   # the same array passed twice is one value in the trace
+            ids = [id(v) for v in values]
+            if len(set(ids)) < len(ids):
+                parts.append(tuple(ids.index(i) for i in ids))
         # One pass each over the modules and the leaves (this runs at every call): None marks a hook.
         flags = tuple([m.training if m._call_hooks is None else None for m in modules])
         if None in flags:
@@ -233,7 +239,8 @@ class CompiledFunction:
                 "does not replay. Remove it, or call the function uncompiled")
         parts.append(flags)
         parts.append(grads)
-        parts.append(tuple([codegen_optim.structure(o) for o in optimizers]))
+        if optimizers:
+            parts.append(tuple([codegen_optim.structure(o) for o in optimizers]))
         return tuple(parts)
 
     # -- tracing --------------------------------------------------------------------

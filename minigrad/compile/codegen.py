@@ -22,7 +22,7 @@ _ACTIVATE_NEW = {"relu": "np.maximum({x}, 0)", "sigmoid": "sigmoid({x})", "tanh"
 _DERIVATIVE = {"relu": "{g} * ({a} > 0)", "sigmoid": "{g} * {a} * (1 - {a})",
                "tanh": "{g} * (1 - {a} * {a})"}
 _IN_PLACE = {"relu": "{g} *= ({a} > 0)", "sigmoid": "{g} *= {a}; {g} *= 1 - {a}",
-             "tanh": "{g} *= 1 - {a} * {a}"}
+             "tanh": "{t} = {a} * {a}; np.subtract(1, {t}, out={t}); {g} *= {t}; del {t}"}
 _ACTIVATION_OF = {cls: name for name, cls in ops.OUTPUT_ACTIVATIONS.items()}
 _BINARY = {ops.Add: "+", ops.Sub: "-", ops.Mul: "*", ops.Div: "/"}
 
@@ -160,7 +160,9 @@ def emit_backward(tr, rec, g, input_grads):
             comment = f"   # dZ = dA * {activation}'(Z)"
             tr.emit(f"{dz} = {_DERIVATIVE[activation].format(g=g, a=rec.out)}" + comment, dz,
                     owned=True, victim=g,
-                    alt=f"{dz} = {g}; {_IN_PLACE[activation].format(g=dz, a=rec.out)}" + comment)
+                    alt=f"{dz} = {g}; "
+                        f"{_IN_PLACE[activation].format(g=dz, a=rec.out, t=tr.fresh('square'))}"
+                        + comment)
         if wants[0]:
             tr.emit(f"{names[0]} = np.dot({x[1]}.T, {dz}.T).T   # dX = dZ W", names[0], owned=True)
         if wants[1]:

@@ -531,11 +531,12 @@ class Tracer:
                 continue
             self.grad_seen[id(leaf)] = g
             self.synced[id(leaf)] = False
-            if g is None:   # zero_grad(): clear it now, so the old gradient is freed now too
+            if g is None:   # zero_grad()
                 self.grad_state[id(leaf)] = None
-                self.emit(f"{self.leaf_object(leaf)}.grad = None", None, pure=False,
-                          mutates=False)   # a fallback's eager run clears it again
-                self.synced[id(leaf)] = True
+                if leaf._data.nbytes >= 1 << 16:   # clear a large one now, to free it now too
+                    self.emit(f"{self.leaf_object(leaf)}.grad = None", None, pure=False,
+                              mutates=False)   # (a fallback's eager run clears it again)
+                    self.synced[id(leaf)] = True
             else:
                 self.grad_state[id(leaf)] = self.ref(g)
                 self._taint(leaf)
