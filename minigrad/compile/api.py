@@ -3,6 +3,7 @@ import collections
 import functools
 import inspect
 import itertools
+import operator
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from .traced import CompileError, TracingGenerator, plain
 from .tracer import Tracer
 
 __all__ = ["compile", "CompiledFunction"]
+
+_call_hooks, _hooks = operator.attrgetter("_call_hooks"), operator.attrgetter("_hooks")
+_training, _grad = operator.attrgetter("training"), operator.attrgetter("grad")
 
 CHECKED_CALLS = 3   # with check=True, the replays of each trace that also run eagerly
 
@@ -224,21 +228,19 @@ class CompiledFunction:
             ids = [id(v) for v in values]
             if len(set(ids)) < len(ids):
                 parts.append(tuple(ids.index(i) for i in ids))
-        # One pass each over the modules and the leaves (this runs at every call): None marks a hook.
-        flags = tuple([m.training if m._call_hooks is None else None for m in modules])
-        if None in flags:
+        # The modules' and leaves' flags, read with C-level loops (this runs at every call).
+        if any(map(_call_hooks, modules)):
             raise CompileError(
                 "a forward hook is registered on a module the compiled function uses; hooks run "
                 "Python on each call, which minigrad.compile does not replay. Remove the hook "
                 "(handle.remove()) or call the function uncompiled")
-        grads = tuple([p.grad is None if not p._hooks else None for p in leaves])
-        if None in grads:
+        if any(map(_hooks, leaves)):
             raise CompileError(
                 "a tensor hook (register_hook) is registered on a parameter the compiled "
                 "function uses; hooks run Python on each gradient, which minigrad.compile "
                 "does not replay. Remove it, or call the function uncompiled")
-        parts.append(flags)
-        parts.append(grads)
+        parts.append(tuple(map(_training, modules)))
+        parts.append(tuple(map(operator.is_, map(_grad, leaves), itertools.repeat(None))))
         if optimizers:
             parts.append(tuple([codegen_optim.structure(o) for o in optimizers]))
         return tuple(parts)
