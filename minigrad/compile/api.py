@@ -9,13 +9,11 @@ import numpy as np
 
 from .. import random as _random
 from ..engine import Tensor
-from ..engine import guards
 from ..engine.modes import state, switched, tracing
-from ..engine.tensor import new_tensor
-from ..nn.module import Module
-from ..ops.activations import _sigmoid
-from ..optim import Optimizer
 from . import codegen_optim
+from .checking import compare_states, first_difference, flatten, restore, snapshot
+from .program import FALLBACK, HELPERS, Program
+from .references import add_once, scan
 from .traced import CompileError, TracingGenerator, plain
 from .tracer import Tracer
 
@@ -85,67 +83,6 @@ def compile(fn=None, *, check=False, cache_size=8):
     return CompiledFunction(fn, check, cache_size)
 
 
-class Program:
-    """One trace: the replay function, its source (`code`), and what it reads and writes."""
-
-    def __init__(self, source, env, leaves, optimizers, returned):
-        self.code, self.leaves, self.optimizers = source, leaves, optimizers
-        self.returned = returned
-        namespace = dict(env)
-        exec(builtins_compile(source, "<minigrad.compile>", "exec"), namespace)
-        self.replay = namespace["replay"]
-        self.replays = 0
-
-
-builtins_compile = __builtins__["compile"] if isinstance(__builtins__, dict) else __builtins__.compile
-
-
-class _Fallback:
-    """Returned by a replay whose guard failed: this call runs eagerly."""
-
-
-FALLBACK = _Fallback()
-
-
-def _fallback(generator_state=None):
-    if generator_state is not None:
-        _random.get_generator().bit_generator.state = generator_state
-    return FALLBACK
-
-
-def _new_ctx(cls, needs):
-    ctx = cls()
-    ctx.needs_input_grad = needs
-    return ctx
-
-
-def _as_output(out):
-    return out if type(out) is np.ndarray else np.asarray(out)
-
-
-def _as_tuple(grads):
-    return grads if type(grads) is tuple else (grads,)
-
-
-def _note_changes(tensors):
-    """One in-place change of each of `tensors` (an optimizer's update), for the in-place guard."""
-    reading = guards.changes.last = next(guards.clock)
-    for t in tensors:
-        t._version += 1
-        t._changed_at = reading
-        if t._base is not None:
-            guards.note_change(t._base)
-
-
-def _returned_tensor(array):
-    return new_tensor(array if type(array) is np.ndarray else np.asarray(array), None)
-
-
-_HELPERS = {"new_ctx": _new_ctx, "as_output": _as_output, "as_tuple": _as_tuple,
-            "note_changes": _note_changes, "sigmoid": _sigmoid, "fallback": _fallback,
-            "get_generator": _random.get_generator, "tensor": _returned_tensor}
-
-
 class CompiledFunction:
     """A function compiled by `minigrad.compile`: call it as the function; `.code` shows the replay.
 
@@ -176,7 +113,7 @@ class CompiledFunction:
                                    "a compiled replay skips; call the function uncompiled inside "
                                    "detect_anomaly()")
         if self._scanned is None:
-            self._scanned = _scan(self.fn)
+            self._scanned = scan(self.fn)
         if kwargs:
             values = args + tuple(kwargs[k] for k in sorted(kwargs))
             key = self._key(values, tuple(sorted(kwargs)))
@@ -268,7 +205,7 @@ class CompiledFunction:
             raise CompileError("manual_seed() inside a compiled function would run only when "
                                "tracing; call it before the compiled function")
         source = tracer.source(result_text, "args")
-        env = dict(tracer.env, **_HELPERS, leaves=tuple(tracer.leaves))
+        env = dict(tracer.env, **HELPERS, leaves=tuple(tracer.leaves))
         program = Program(source, env, tracer.leaves, optimizers, result_text)
         self.traces += 1
         self.programs[key] = program
@@ -282,19 +219,19 @@ class CompiledFunction:
         modules, leaves, optimizers, labels = self._scanned
         leaves = list(leaves)
         for p in program.leaves:
-            _add(leaves, p)
-        before = _snapshot(leaves, optimizers)
+            add_once(leaves, p)
+        before = snapshot(leaves, optimizers)
         replayed = program.replay(values)
         if replayed is FALLBACK:
             return self.fn(*args, **kwargs)
-        after_replay = _snapshot(leaves, optimizers)
-        _restore(before, leaves, optimizers)
+        after_replay = snapshot(leaves, optimizers)
+        restore(before, leaves, optimizers)
         eager = self.fn(*args, **kwargs)
-        after_eager = _snapshot(leaves, optimizers)
+        after_eager = snapshot(leaves, optimizers)
         names = {id(p): labels.get(id(p), p.name or f"leaf {i}") for i, p in enumerate(leaves)}
-        problem = _first_difference(_flatten(replayed), _flatten(eager), "the returned value")
+        problem = first_difference(flatten(replayed), flatten(eager), "the returned value")
         if problem is None:
-            problem = _compare_states(after_replay, after_eager, leaves, optimizers, names)
+            problem = compare_states(after_replay, after_eager, leaves, optimizers, names)
         if problem:
             raise CompileError(
                 f"check=True: the compiled replay and the eager run of {self.fn.__name__} differ: "
@@ -339,172 +276,3 @@ def _plain_result(result):
     if type(result) is dict:
         return {k: _plain_result(v) for k, v in result.items()}
     return result
-
-
-# -- what the function refers to ---------------------------------------------------------
-
-def _scan(fn):
-    """(modules, leaves, optimizers, labels) that `fn` refers to, by name, one object deep.
-
-    Labels name parameters as `<variable>.<parameter name>` ("model.0.weight").
-    """
-    found = {}
-    _collect(fn, found, depth=0, seen=set())
-    modules, leaves, optimizers, labels = [], [], [], {}
-    rank = {Module: 0, Optimizer: 1, Tensor: 2}   # a module names its parameters first
-    items = sorted(found.items(), key=lambda item: min(r for cls, r in rank.items()
-                                                       if isinstance(item[1], cls)))
-    for name, obj in items:
-        if isinstance(obj, Module):
-            for sub_name, sub in obj.named_modules(prefix=name):
-                _add(modules, sub)
-            for param_name, p in obj.named_parameters(prefix=name):
-                labels.setdefault(id(p), param_name)
-                _add(leaves, p)
-        elif isinstance(obj, Optimizer):
-            labels.setdefault(id(obj), name)
-            _add(optimizers, obj)
-            for i, p in enumerate(obj.params):
-                labels.setdefault(id(p), f"{name}.params.{i}")
-                _add(leaves, p)
-        elif isinstance(obj, Tensor):
-            labels.setdefault(id(obj), name)
-            if obj._requires_grad:
-                _add(leaves, obj)
-    return modules, leaves, optimizers, labels
-
-
-def _add(items, obj):
-    if not any(item is obj for item in items):
-        items.append(obj)
-
-
-def _collect(fn, found, depth, seen):
-    if id(fn) in seen or depth > 2:
-        return
-    seen.add(id(fn))
-    if isinstance(fn, functools.partial):
-        for i, a in enumerate(fn.args):
-            _consider(f"arg{i}", a, found, depth, seen)
-        fn = fn.func
-    bound = getattr(fn, "__self__", None)
-    if bound is not None and not inspect.ismodule(bound):
-        _consider("self", bound, found, depth, seen)
-    fn = getattr(fn, "__func__", fn)
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        if isinstance(fn, (Module,)):
-            _consider("model", fn, found, depth, seen)
-        return
-    cells = fn.__closure__ or ()
-    for name, cell in zip(code.co_freevars, cells):
-        try:
-            _consider(name, cell.cell_contents, found, depth, seen)
-        except ValueError:   # an empty cell
-            pass
-    globals_ = getattr(fn, "__globals__", {})
-    for name in _names(code):
-        if name in globals_:
-            _consider(name, globals_[name], found, depth, seen)
-    for i, default in enumerate(fn.__defaults__ or ()):
-        _consider(f"default{i}", default, found, depth, seen)
-
-
-def _names(code):
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if inspect.iscode(const):
-            names |= _names(const)
-    return names
-
-
-def _consider(name, obj, found, depth, seen):
-    if isinstance(obj, (Module, Optimizer, Tensor)):
-        if not any(o is obj for o in found.values()):
-            found[name if name not in found else f"{name}{len(found)}"] = obj
-    elif inspect.isfunction(obj) or inspect.ismethod(obj) or isinstance(obj, functools.partial):
-        _collect(obj, found, depth + 1, seen)
-    elif isinstance(obj, (list, tuple)) and depth < 2:
-        for i, item in enumerate(obj[:64]):
-            _consider(f"{name}_{i}", item, found, depth + 1, seen)
-    elif hasattr(obj, "__dict__") and not isinstance(obj, type) and not inspect.ismodule(obj) \
-            and depth < 2 and id(obj) not in seen:
-        seen.add(id(obj))
-        for attribute, value in list(vars(obj).items()):
-            _consider(f"{name}.{attribute}" if name != "self" else attribute, value, found,
-                      depth + 1, seen)
-
-
-# -- check=True: snapshots and comparisons ---------------------------------------------
-
-def _snapshot(leaves, optimizers):
-    return dict(
-        data=[p._data.copy() for p in leaves],
-        grad=[None if p.grad is None else np.array(p.grad) for p in leaves],
-        optim=[[{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-                for s in o.state] for o in optimizers],
-        generator=_random.get_generator().bit_generator.state)
-
-
-def _restore(snapshot, leaves, optimizers):
-    for p, data, grad in zip(leaves, snapshot["data"], snapshot["grad"]):
-        np.copyto(p._data, data)
-        p.grad = None if grad is None else grad.copy()
-    for o, states in zip(optimizers, snapshot["optim"]):
-        o.state = [{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-                   for s in states]
-    _random.get_generator().bit_generator.state = snapshot["generator"]
-
-
-def _flatten(value):
-    if isinstance(value, Tensor):
-        return [value._data]
-    if isinstance(value, (tuple, list)):
-        return list(itertools.chain.from_iterable(_flatten(v) for v in value))
-    if isinstance(value, dict):
-        return list(itertools.chain.from_iterable(_flatten(v) for v in value.values()))
-    return [value]
-
-
-def _close(a, b):
-    if a is None or b is None:
-        return a is b
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        return False
-    if a.dtype.kind != "f" and b.dtype.kind != "f":
-        return np.array_equal(a, b)
-    rtol = 1e-5 if np.float32 in (a.dtype, b.dtype) else 1e-9
-    return np.allclose(a, b, rtol=rtol, atol=rtol * 1e-3, equal_nan=True)
-
-
-def _first_difference(replayed, eager, what):
-    if len(replayed) != len(eager):
-        return f"{what} has {len(replayed)} parts in the replay, {len(eager)} eagerly"
-    for i, (a, b) in enumerate(zip(replayed, eager)):
-        if not _close(a, b):
-            part = f" (part {i})" if len(replayed) > 1 else ""
-            return f"{what}{part}: replay {_show(a)}, eager {_show(b)}"
-    return None
-
-
-def _show(value):
-    array = np.asarray(value) if value is not None else None
-    if array is None:
-        return "None"
-    return np.array2string(array, threshold=6, precision=6)
-
-
-def _compare_states(replay, eager, leaves, optimizers, names):
-    for p, a, b in zip(leaves, replay["grad"], eager["grad"]):
-        if not _close(a, b):
-            return f"the .grad of {names[id(p)]}: replay {_show(a)}, eager {_show(b)}"
-    for p, a, b in zip(leaves, replay["data"], eager["data"]):
-        if not _close(a, b):
-            return f"{names[id(p)]} after the call: replay {_show(a)}, eager {_show(b)}"
-    for o, sa, sb in zip(optimizers, replay["optim"], eager["optim"]):
-        for i, (x, y) in enumerate(zip(sa, sb)):
-            for k in set(x) | set(y):
-                if not _close(x.get(k), y.get(k)):
-                    return f"the optimizer's {k} of parameter {i}"
-    return None

@@ -23,6 +23,8 @@ import numpy as np
 from ..engine import Tensor
 from ..engine.modes import state
 from ..engine.walk import _reduction_plan, _Start
+from .grads import GradFollowing
+from .program import Line, assemble
 from .traced import CompileError, TracedArray, plain
 
 __all__ = ["Tracer"]
@@ -53,20 +55,6 @@ class _Names:
         return entry[1] if entry is not None and entry[0]() is obj else None
 
 
-class Line:
-    """One line of the program.
-
-    `text`; `out`, the name (or names) it defines; `pure`, whether it may be
-    dropped when nothing uses them; `victim` and `alt`: a name whose array the
-    line may overwrite instead of allocating, if that array is the program's
-    own and dead after the line, and the text that does so.
-    """
-    __slots__ = ("text", "out", "pure", "victim", "alt")
-
-    def __init__(self, text, out=None, pure=True, victim=None, alt=None):
-        self.text, self.out, self.pure, self.victim, self.alt = text, out, pure, victim, alt
-
-
 class OpRecord:
     """What the trace knows of one op call: enough to write its backward."""
     __slots__ = ("cls", "ins", "arrays", "params", "out", "out_array", "out_shape", "out_dtype",
@@ -76,7 +64,7 @@ class OpRecord:
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class Tracer:
+class Tracer(GradFollowing):
     """Records one call of a function as a straight-line program (see the module docstring).
 
     Parameters: labels ({id(leaf tensor): dotted name}, from the modules the
@@ -503,125 +491,9 @@ class Tracer:
                 else f"{self.ref(inputs[0])}[{self.ref(inputs[1])}]"
         return f"{function}({', '.join([self.ref(a) for a in inputs] + keywords)})"
 
-    # -- the leaves' .grad ------------------------------------------------------------
-    def leaves_known(self):
-        return [t for t in self.keep_leaves]
-
-    def _watch(self, leaf):
-        """Follow `leaf.grad` from now on: its value at the call's start is an input of the program."""
-        if id(leaf) in self.grad_state:
-            return
-        self.keep_leaves.append(leaf)
-        g = leaf.grad
-        self.grad_seen[id(leaf)] = g
-        self.synced[id(leaf)] = True
-        if g is None:
-            self.grad_state[id(leaf)] = None
-            return
-        name = self.fresh("grad_in")
-        self.lines.insert(0, Line(f"{name} = {self.leaf_object(leaf)}.grad", name))
-        self.grad_state[id(leaf)] = self.register(name, g)
-        self._taint(leaf)
-
-    def _event(self):
-        """Notice changes of the leaves' .grad made by Python code since the last hook (zero_grad)."""
-        for leaf in self.leaves_known():
-            g = leaf.grad
-            if g is self.grad_seen[id(leaf)]:
-                continue
-            self.grad_seen[id(leaf)] = g
-            self.synced[id(leaf)] = False
-            if g is None:   # zero_grad()
-                self.grad_state[id(leaf)] = None
-                if leaf._data.nbytes >= 1 << 16:   # clear a large one now, to free it now too
-                    self.emit(f"{self.leaf_object(leaf)}.grad = None", None, pure=False,
-                              mutates=False)   # (a fallback's eager run clears it again)
-                    self.synced[id(leaf)] = True
-            else:
-                self.grad_state[id(leaf)] = self.ref(g)
-                self._taint(leaf)
-
-    def _taint(self, leaf):
-        g = leaf.grad
-        if type(g) is np.ndarray and self.grad_state.get(id(leaf)) is not None:
-            view = self.traced_view(g, self.grad_state[id(leaf)])
-            self.grad_plain[view] = weakref.ref(g)
-            leaf.grad = view
-            self.grad_seen[id(leaf)] = view
-
-    def _strip(self, leaf):
-        g = leaf.grad
-        if type(g) is TracedArray:
-            original = self.grad_plain.get(g)
-            original = original() if original is not None else None
-            leaf.grad = original if original is not None else g.view(np.ndarray)
-            self.grad_seen[id(leaf)] = leaf.grad
-
-    def sync_grads(self):
-        """Lines that give every leaf's .grad attribute its value in the program."""
-        for leaf in self.leaves_known():
-            if not self.synced[id(leaf)]:
-                value = self.grad_state[id(leaf)]
-                self.emit(f"{self.leaf_object(leaf)}.grad = {value}", None, pure=False)
-                self.synced[id(leaf)] = True
-
-    def finish(self):
-        """End of the trace: plain arrays back in every .grad."""
-        self._event()
-        for leaf in self.leaves_known():
-            self._strip(leaf)
-
-    def _free_dead_arrays(self, lines, used_by_result, threshold=1 << 16):
-        """`del` each large array's name after its last use, so the replay holds no more than eager.
-
-        Python keeps a function's locals to its end, and the eager walk frees
-        each node's arrays as soon as its backward has run.
-        """
-        last = {}
-        for i, line in enumerate(lines):
-            if line.text.startswith((" ", "if ", "else")):
-                continue   # inside an optimizer's branch: freed with the lines around it
-            for name in _IDENT.findall(line.text):
-                if self.sizes.get(name, 0) >= threshold and name not in used_by_result:
-                    last[name] = i
-        dead = {}
-        for name, i in last.items():
-            dead.setdefault(i, []).append(name)
-        result = []
-        for i, line in enumerate(lines):
-            result.append(line)
-            if i in dead:
-                result.append(Line("del " + ", ".join(sorted(dead[i]))))
-        return result
-
-    def _overwrite_dead_arrays(self, lines, used_by_result):
-        """Use a line's in-place form where the array it would overwrite is dead after it.
-
-        An array qualifies when the program made it (`owned`), never handed it
-        to an op's own forward or backward, returns or stores it, and no later
-        line reads it or a view of it.
-        """
-        last = {}
-        for i, line in enumerate(lines):
-            for name in _IDENT.findall(line.text):
-                last[name] = i
-        aliases = dict(self.aliases)
-
-        def root(name):
-            while name in aliases:
-                name = aliases[name]
-            return name
-        for i, line in enumerate(lines):
-            v = line.victim
-            if v is None or v not in self.owned or v in self.pinned or v in used_by_result:
-                continue
-            group = [n for n in last if root(n) == root(v)]
-            if any(n in used_by_result or n in self.pinned or last[n] > i for n in group):
-                continue
-            line.text = line.alt
-            aliases[line.out] = v
-            for name in _IDENT.findall(line.text):
-                last[name] = max(last.get(name, i), i)
+    def source(self, result_text, params):
+        """The program as Python source: `def replay(params): ...` returning `result_text`."""
+        return assemble(self, result_text, params)
 
     def _conform(self, name, ig, data):
         """Lines that bring a gradient to its input's shape and dtype, as the walk did."""
@@ -646,29 +518,6 @@ class Tracer:
         return name
 
     # -- the program ----------------------------------------------------------------------
-    def source(self, result_text, params):
-        """The program as Python source: `def replay(args): ...` returning `result_text`."""
-        self.sync_grads()
-        used = set(_IDENT.findall(result_text))
-        keep = []
-        for line in reversed(self.lines):   # drop pure lines whose names nothing uses
-            outs = (line.out,) if isinstance(line.out, str) else (line.out or ())
-            if line.pure and outs and not any(o in used for o in outs):
-                continue
-            keep.append(line)
-            used.update(_IDENT.findall(line.text))
-        keep.reverse()
-        self._overwrite_dead_arrays(keep, used_by_result=set(_IDENT.findall(result_text)))
-        keep = self._free_dead_arrays(keep, set(_IDENT.findall(result_text)))
-        if self.needs_generator_state:
-            keep.insert(0, Line("generator_state = get_generator().bit_generator.state"))
-            for line in keep:
-                line.text = line.text.replace("fallback()", "fallback(generator_state)")
-        body = [f"def replay({params}):"] + ["    " + l.text for l in keep]
-        body.append(f"    return {result_text}")
-        return "\n".join(body) + "\n"
-
-
 def plain_keyword(value):
     return plain(value)
 
