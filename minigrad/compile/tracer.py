@@ -330,6 +330,10 @@ class Tracer(GradFollowing):
         rec.arrays = [a._data if isinstance(a, Tensor) else plain(a) for a in args]
         with self.paused():
             tensor = cls.apply(*[plain(a) for a in args], **rec.params)
+        if not isinstance(tensor, Tensor):
+            raise CompileError(f"{cls.__name__} returned {type(tensor).__name__}, not one tensor; "
+                               "minigrad.compile does not capture ops with several outputs yet: "
+                               "call the function uncompiled")
         ctx = tensor._ctx
         needs = ctx.needs_input_grad if ctx is not None else (False,) * len(args)
         rec.out_array = tensor._data

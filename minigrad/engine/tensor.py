@@ -9,7 +9,7 @@ import numpy as np
 
 from ..validation import has_real_dtype
 from . import guards
-from .modes import current_tracer, state
+from .modes import state, switched
 
 __all__ = ["Tensor"]
 
@@ -81,9 +81,8 @@ class Tensor:
         (`t.data.copy()`) to change it. Assigning `t.data = array` replaces the
         array (same shape; cast to this tensor's dtype).
         """
-        tracer = current_tracer()   # compile: a traced value comes back as a traced array
-        if tracer is not None:
-            return tracer.data_of(self)
+        if switched.count and state.tracer is not None:   # compile: a traced array, recorded
+            return state.tracer.data_of(self)
         if self._graph_holds():
             return _read_only(self._data)
         return self._data
@@ -152,8 +151,8 @@ class Tensor:
 
     def item(self):
         """The value of a single-element tensor as a Python number."""
-        if current_tracer() is not None:   # compile: a traced value cannot become a Python number
-            current_tracer().refuse_read(self, "item()")
+        if switched.count and state.tracer is not None:   # compile: would freeze the value
+            state.tracer.refuse_read(self, "item()")
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element; this one has shape "
                              f"{self.shape} ({self._data.size} elements)")
@@ -196,8 +195,8 @@ class Tensor:
         return f"tensor {name}of shape {self._data.shape} and dtype {self._data.dtype}"
 
     def __bool__(self):
-        if current_tracer() is not None:   # compile: `if loss < 0.1` cannot be replayed
-            current_tracer().refuse_read(self, "bool()")
+        if switched.count and state.tracer is not None:   # compile: `if loss < 0.1` can't replay
+            state.tracer.refuse_read(self, "bool()")
         if self._data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
         return bool(self._data)
