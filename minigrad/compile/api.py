@@ -176,8 +176,10 @@ class CompiledFunction:
                 "a tensor hook (register_hook) is registered on a parameter the compiled "
                 "function uses; hooks run Python on each gradient, which minigrad.compile "
                 "does not replay. Remove it, or call the function uncompiled")
-        parts.append(tuple(map(_training, modules)))
-        parts.append(tuple(map(operator.is_, map(_grad, leaves), itertools.repeat(None))))
+        # (tuple(list(...)): a tuple built straight from an iterator is allocated oversized and
+        # shrunk, which leaves one tuple per call in CPython's free lists, ~200 B a call.)
+        parts.append(tuple(list(map(_training, modules))))
+        parts.append(tuple(list(map(operator.is_, map(_grad, leaves), itertools.repeat(None)))))
         if optimizers:
             parts.append(tuple([codegen_optim.structure(o) for o in optimizers]))
         return tuple(parts)
