@@ -37,6 +37,7 @@ def emit_step(tr, optimizer):
     if not updates:
         return
     tr.emit(f"# {type(optimizer).__name__} step: hyperparameters and state as they are now", None)
+    tr.step_lines.add(id(tr.lines[-1]))
     lr, S = tr.fresh("lr"), tr.fresh("state")
     if type(optimizer) is optim.SGD and not optimizer.momentum:
         tr.emit(f"{lr} = {o}._lr", lr, pure=False)

@@ -74,8 +74,24 @@ def free_dead_arrays(tracer, lines, used_by_result, threshold=1 << 16):
     dead = {}
     for name, i in last.items():
         dead.setdefault(i, []).append(name)
+    # Before an optimizer's update (where the eager step's memory peaks), every array the rest
+    # of the program does not read is freed, the smaller ones too, in one statement.
+    before = {}
+    steps = [i for i, line in enumerate(lines) if id(line) in tracer.step_lines]
+    if steps:
+        first = steps[0]
+        later = set()
+        for line in lines[first:]:
+            later.update(_IDENT.findall(line.text))
+        small = sorted({name for line in lines[:first] for name in _IDENT.findall(line.text)
+                        if 1024 <= tracer.sizes.get(name, 0) < threshold
+                        and name not in later and name not in used_by_result})
+        if small:
+            before[first] = small
     result = []
     for i, line in enumerate(lines):
+        if i in before:
+            result.append(Line("del " + ", ".join(before[i])))
         result.append(line)
         if i in dead:
             result.append(Line("del " + ", ".join(sorted(dead[i]))))

@@ -94,6 +94,7 @@ class Tracer(GradFollowing):
         self.counts = {}
         self.owned = set()          # names of arrays only the program holds (see emit)
         self.sizes = {}             # name -> bytes of its array in the trace
+        self.step_lines = set()     # id() of the lines where an optimizer's update starts
         self.aliases = {}           # name -> the name whose array it views
         self.pinned = set()         # names handed to code the program cannot see into
         self.ones = {}              # (n, dtype) -> the name of a vector of n ones
