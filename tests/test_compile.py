@@ -419,3 +419,31 @@ def test_gradients_accumulated_over_calls_and_data_converted_to_the_model_dtype(
     compiled, step = _run(build, [(X, Y)], True, 30)
     _assert_same_run(eager, compiled, 1e-6)
     assert "astype(np.float32)" in step.code   # the conversion is replayed, not frozen
+
+
+def test_optimizer_state_loaded_between_calls_is_used():
+    build, batches = _classifier(lambda p: mg.optim.Adam(p, lr=0.01), dropout=0.0)
+
+    def run(compiled):
+        model, optimizer, step = build()
+        step = compile(step) if compiled else step
+        losses = [step(x, y).item() for _ in range(3) for x, y in batches]
+        saved = optimizer.state_dict()
+        losses += [step(x, y).item() for _ in range(2) for x, y in batches]
+        optimizer.load_state_dict(saved)   # moments and step counts of an earlier moment
+        losses += [step(x, y).item() for _ in range(3) for x, y in batches]
+        return np.array(losses)
+    np.testing.assert_allclose(run(True), run(False), rtol=1e-12)
+
+
+def test_the_in_place_guard_still_sees_a_compiled_update():
+    build, batches = _classifier(lambda p: mg.optim.SGD(p, lr=0.1), dropout=0.0)
+    model, _, step = build()
+    step = compile(step)
+    x, y = batches[0]
+    step(x, y)
+    step(x, y)
+    pending = F.cross_entropy(model(x), y)   # an eager graph that saved the weights
+    step(x, y)                               # a replay updates them in place
+    with pytest.raises(RuntimeError, match="changed in place"):
+        pending.backward()
