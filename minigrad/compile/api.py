@@ -206,7 +206,7 @@ class CompiledFunction:
         if reseeded:
             raise CompileError("manual_seed() inside a compiled function would run only when "
                                "tracing; call it before the compiled function")
-        source = tracer.source(result_text, "args")
+        source = _header(self.fn, names, args, kwargs) + tracer.source(result_text, "args")
         env = dict(tracer.env, **HELPERS, leaves=tuple(tracer.leaves))
         program = Program(source, env, tracer.leaves, optimizers, result_text)
         self.traces += 1
@@ -242,6 +242,19 @@ class CompiledFunction:
                 "branch on data); keep that outside the compiled function. The eager run's "
                 "results are kept.")
         return eager
+
+
+def _header(fn, names, args, kwargs):
+    """Comment lines naming what a program was traced for."""
+    described = []
+    for name, value in list(zip(names, args)) + sorted(kwargs.items()):
+        if isinstance(value, (Tensor, np.ndarray)):
+            described.append(f"{name}: {type(value).__name__} {value.shape} {value.dtype}")
+        else:
+            described.append(f"{name}: {value!r:.40}")
+    mode = "on" if (state.grad_enabled if switched.count else True) else "off (no_grad)"
+    return (f"# {getattr(fn, '__name__', 'fn')}, replayed by minigrad.compile; traced for "
+            f"{', '.join(described) or 'no arguments'}; grad mode {mode}\n")
 
 
 def _argument_names(fn, n):
