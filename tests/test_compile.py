@@ -326,16 +326,29 @@ def test_in_place_numpy_on_a_traced_gradient_is_refused():
         compile(fn)(x)
 
 
-def test_check_catches_a_function_that_cannot_be_replayed():
+def test_arrays_made_inside_the_function_by_untraced_numpy_are_refused():
     model, x = _model_and_data()
     noise = np.random.default_rng(0)
+    with pytest.raises(CompileError, match="cannot trace back"):
+        compile(lambda x: model(x + noise.standard_normal(x.shape)))(x)   # numpy's own draws
+    with pytest.raises(CompileError, match="cannot trace back"):
+        compile(lambda x: model(x).argmax(axis=1))(x)   # an integer result made from _data
+    ones = np.ones(3)
+    out = compile(lambda x: model(x * ones))(x)          # a constant from outside is fine
+    np.testing.assert_allclose(out.numpy(), model(x * ones).numpy(), rtol=1e-12)
+
+
+def test_check_catches_a_function_that_cannot_be_replayed():
+    model, x = _model_and_data()
+    calls = [0]
 
     @compile(check=True)
-    def noisy(x):
-        return model(x + noise.standard_normal(x.shape))   # numpy's own random numbers: frozen
-    noisy(x)
+    def counts_its_calls(x):
+        calls[0] += 1                       # Python: runs when tracing only
+        return model(x) * float(calls[0])
+    counts_its_calls(x)
     with pytest.raises(CompileError, match="returned value"):
-        noisy(x)
+        counts_its_calls(x)
 
     scale = [1.0]
 

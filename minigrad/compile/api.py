@@ -66,11 +66,18 @@ def compile(fn=None, *, check=False, cache_size=8):
     tensor give an array whose numpy arithmetic is recorded too; reading its
     values as Python is refused the same way.
 
-    Python side effects in `fn` (printing, appending to a list, numpy's own
-    random functions, rebinding a global) run only when tracing; Python
-    numbers and arrays `fn` reads from outside (not arguments, parameters or
-    minigrad's generator) are constants of the trace. Tensors returned by a
-    replay are new tensors holding the values, with no graph.
+    numpy work on the arguments, on a traced tensor's `.data` and on the
+    `.grad` arrays is recorded too. An array made inside `fn` by numpy from
+    values the trace cannot follow (np.ones, numpy's own random numbers, a
+    tensor's argmax or comparison) is refused when it reaches an op or the
+    result; arrays `fn` reads from outside (by name: globals, closures,
+    attributes) are constants of the trace.
+
+    Python side effects in `fn` (printing, appending to a list, rebinding a
+    global) run only when tracing, and Python numbers read from outside are
+    constants: `check=True` catches a function that depends on them.
+    Tensors returned by a replay are new tensors holding the values, with no
+    graph.
     """
     if fn is None:
         return functools.partial(compile, check=check, cache_size=cache_size)
@@ -186,8 +193,8 @@ class CompiledFunction:
 
     # -- tracing --------------------------------------------------------------------
     def _trace(self, key, args, kwargs):
-        modules, leaves, optimizers, labels = self._scanned
-        tracer = Tracer(labels, leaves, optimizers)
+        modules, leaves, optimizers, labels, constants = self._scanned
+        tracer = Tracer(labels, leaves, optimizers, constants)
         names = _argument_names(self.fn, len(args))
         traced_args = [tracer.argument(i, a, names[i]) for i, a in enumerate(args)]
         traced_kwargs = {k: tracer.argument(len(args) + j, kwargs[k], k)
@@ -218,7 +225,7 @@ class CompiledFunction:
 
     # -- check=True ----------------------------------------------------------------
     def _checked(self, program, values, args, kwargs):
-        modules, leaves, optimizers, labels = self._scanned
+        modules, leaves, optimizers, labels, _ = self._scanned
         leaves = list(leaves)
         for p in program.leaves:
             add_once(leaves, p)

@@ -9,6 +9,8 @@ trainer's `self.model`). The names label the program (`model.0.weight`).
 import functools
 import inspect
 
+import numpy as np
+
 from ..engine import Tensor
 from ..nn.module import Module
 from ..optim import Optimizer
@@ -17,12 +19,16 @@ __all__ = ["scan", "add_once"]
 
 
 def scan(fn):
-    """(modules, leaves, optimizers, labels) that `fn` refers to, by name, one object deep.
+    """(modules, leaves, optimizers, labels, constants) that `fn` refers to, by name, one object deep.
 
     Labels name parameters as `<variable>.<parameter name>` ("model.0.weight").
+    Constants are the numpy arrays found the same way (and the modules'
+    array attributes): the arrays a trace may keep as constants of its program.
     """
     found = {}
     _collect(fn, found, depth=0, seen=set())
+    constants = [obj for obj in found.values() if isinstance(obj, np.ndarray)]
+    found = {name: obj for name, obj in found.items() if not isinstance(obj, np.ndarray)}
     modules, leaves, optimizers, labels = [], [], [], {}
     rank = {Module: 0, Optimizer: 1, Tensor: 2}   # a module names its parameters first
     items = sorted(found.items(), key=lambda item: min(r for cls, r in rank.items()
@@ -31,6 +37,7 @@ def scan(fn):
         if isinstance(obj, Module):
             for sub_name, sub in obj.named_modules(prefix=name):
                 add_once(modules, sub)
+                constants.extend(v for v in vars(sub).values() if isinstance(v, np.ndarray))
             for param_name, p in obj.named_parameters(prefix=name):
                 labels.setdefault(id(p), param_name)
                 add_once(leaves, p)
@@ -44,7 +51,7 @@ def scan(fn):
             labels.setdefault(id(obj), name)
             if obj._requires_grad:
                 add_once(leaves, obj)
-    return modules, leaves, optimizers, labels
+    return modules, leaves, optimizers, labels, constants
 
 
 def add_once(items, obj):
@@ -93,7 +100,7 @@ def _names(code):
 
 
 def _consider(name, obj, found, depth, seen):
-    if isinstance(obj, (Module, Optimizer, Tensor)):
+    if isinstance(obj, (Module, Optimizer, Tensor, np.ndarray)):
         if not any(o is obj for o in found.values()):
             found[name if name not in found else f"{name}{len(found)}"] = obj
     elif inspect.isfunction(obj) or inspect.ismethod(obj) or isinstance(obj, functools.partial):

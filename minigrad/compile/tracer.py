@@ -72,7 +72,7 @@ class Tracer(GradFollowing):
     change: the modules' and optimizers' parameters).
     """
 
-    def __init__(self, labels, leaves, optimizers):
+    def __init__(self, labels, leaves, optimizers, constants=()):
         self.lines = []
         self.env = {"np": np}
         self.used_names = set(self.env) | {"leaves", "args", "optimizers", "consts", "ops"}
@@ -80,6 +80,7 @@ class Tracer(GradFollowing):
         self.mem_names = {}         # _mem_key -> (weak reference to the array, name)
         self.keep = []              # objects the trace needs alive (arguments, optimizers)
         self.labels = labels
+        self.constants = {id(a): a for a in constants}   # arrays fn reads from outside it
         self.leaves, self.leaf_index = [], {}
         self.consts, self.const_index = [], {}
         self.ops = {}
@@ -184,8 +185,10 @@ class Tracer(GradFollowing):
             name = self.tensor_names.get(value)
             if name is None:
                 name = self._known_array(value._data)
-                if name is None and not value._requires_grad:
+                if name is None and not value._requires_grad and id(value) not in self.labels:
                     name = self._converted_argument(value._data)
+                    if name is None:
+                        raise _untracked("a tensor", value._data)
                 if name is None:
                     name = self.leaf(value)
                 self.tensor_names[value] = name
@@ -199,6 +202,8 @@ class Tracer(GradFollowing):
                         "(iteration, or a view made by numpy internally) reached an op; use "
                         "Tensor ops, or do this outside the compiled function")
                 name = self._converted_argument(value)
+                if name is None and id(value) not in self.constants:
+                    raise _untracked("an array", value)
             return name if name is not None else self.const(value)
         if value is None or isinstance(value, (bool, int, str)):
             return repr(value)
@@ -538,6 +543,17 @@ class _Paused:
 
     def __exit__(self, *exc):
         state.tracer = self.tracer
+
+
+def _untracked(what, array):
+    return CompileError(
+        f"{what} of shape {array.shape} and dtype {array.dtype} that minigrad.compile cannot "
+        "trace back to the arguments, the parameters or a constant the function refers to "
+        "reached an op or the result. It was made inside the function by numpy from values "
+        "compile cannot follow (np.ones(...), a tensor's argmax or comparison, an integer "
+        "astype), so its first value would be frozen into every later call. Make constant "
+        "arrays outside the function, use Tensor ops, or keep that code outside the compiled "
+        "function.")
 
 
 def _hook_error():
