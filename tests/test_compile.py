@@ -460,3 +460,18 @@ def test_the_in_place_guard_still_sees_a_compiled_update():
     step(x, y)                               # a replay updates them in place
     with pytest.raises(RuntimeError, match="changed in place"):
         pending.backward()
+
+
+def test_a_model_passed_as_an_argument_and_a_tensor_created_inside():
+    model, x = _model_and_data()
+    predict = compile(lambda m, x: m(x))
+    np.testing.assert_allclose(predict(model, x).numpy(), model(x).numpy(), rtol=1e-12)
+    model[0].weight.data = model[0].weight.data * 2   # read at the next call
+    np.testing.assert_allclose(predict(model, x).numpy(), model(x).numpy(), rtol=1e-12)
+
+    def creates_a_parameter(x):
+        w = mg.Tensor(np.ones((3, 1)), requires_grad=True)
+        (mg.Tensor(x) @ w).sum().backward()
+        return w.grad
+    with pytest.raises(CompileError, match="requires grad"):
+        compile(creates_a_parameter)(x)

@@ -13,7 +13,7 @@ from ..engine.modes import state, switched, tracing
 from . import codegen_optim
 from .checking import compare_states, first_difference, flatten, restore, snapshot
 from .program import FALLBACK, HELPERS, Program
-from .references import add_once, scan
+from .references import add_once, scan, scan_arguments
 from .traced import CompileError, TracingGenerator, plain
 from .tracer import Tracer
 
@@ -194,8 +194,11 @@ class CompiledFunction:
     # -- tracing --------------------------------------------------------------------
     def _trace(self, key, args, kwargs):
         modules, leaves, optimizers, labels, constants = self._scanned
-        tracer = Tracer(labels, leaves, optimizers, constants)
         names = _argument_names(self.fn, len(args))
+        # Parameters of a module passed as an argument are the caller's: loaded at each call.
+        passed = scan_arguments(list(zip(names, args)) + sorted(kwargs.items()))
+        labels = {**passed[3], **labels}
+        tracer = Tracer(labels, leaves, optimizers, list(constants) + passed[4])
         traced_args = [tracer.argument(i, a, names[i]) for i, a in enumerate(args)]
         traced_kwargs = {k: tracer.argument(len(args) + j, kwargs[k], k)
                          for j, k in enumerate(sorted(kwargs))}
@@ -257,8 +260,10 @@ def _header(fn, names, args, kwargs):
     for name, value in list(zip(names, args)) + sorted(kwargs.items()):
         if isinstance(value, (Tensor, np.ndarray)):
             described.append(f"{name}: {type(value).__name__} {value.shape} {value.dtype}")
+        elif isinstance(value, (bool, int, float, str, type(None))):
+            described.append(f"{name}: {value!r:.40}".replace("\n", " "))
         else:
-            described.append(f"{name}: {value!r:.40}")
+            described.append(f"{name}: a {type(value).__name__}")
     mode = "on" if (state.grad_enabled if switched.count else True) else "off (no_grad)"
     return (f"# {getattr(fn, '__name__', 'fn')}, replayed by minigrad.compile; traced for "
             f"{', '.join(described) or 'no arguments'}; grad mode {mode}\n")

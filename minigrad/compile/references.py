@@ -15,7 +15,7 @@ from ..engine import Tensor
 from ..nn.module import Module
 from ..optim import Optimizer
 
-__all__ = ["scan", "add_once"]
+__all__ = ["scan", "scan_arguments", "add_once"]
 
 
 def scan(fn):
@@ -27,6 +27,18 @@ def scan(fn):
     """
     found = {}
     _collect(fn, found, depth=0, seen=set())
+    return _sorted_out(found)
+
+
+def scan_arguments(named_values):
+    """The same as `scan`, for the values a call passes (a model given as an argument)."""
+    found = {}
+    for name, value in named_values:
+        _consider(name, value, found, depth=1, seen=set())
+    return _sorted_out(found)
+
+
+def _sorted_out(found):
     constants = [obj for obj in found.values() if isinstance(obj, np.ndarray)]
     found = {name: obj for name, obj in found.items() if not isinstance(obj, np.ndarray)}
     modules, leaves, optimizers, labels = [], [], [], {}

@@ -189,6 +189,13 @@ class Tracer(GradFollowing):
                     name = self._converted_argument(value._data)
                     if name is None:
                         raise _untracked("a tensor", value._data)
+                if name is None and id(value) not in self.labels:
+                    raise CompileError(
+                        f"a {value._describe()} that requires grad is used by the compiled "
+                        "function, but it is not a parameter of a module, an optimizer or a "
+                        "tensor the function refers to by name: if the function creates it, "
+                        "every replay would reuse the first call's tensor. Create it outside "
+                        "the function (a parameter of a module it uses)")
                 if name is None:
                     name = self.leaf(value)
                 self.tensor_names[value] = name
