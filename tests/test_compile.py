@@ -475,3 +475,19 @@ def test_a_model_passed_as_an_argument_and_a_tensor_created_inside():
         return w.grad
     with pytest.raises(CompileError, match="requires grad"):
         compile(creates_a_parameter)(x)
+
+
+def test_freezing_a_layer_between_calls_traces_again():
+    build, batches = _classifier(lambda p: mg.optim.SGD(p, lr=0.1), dropout=0.0)
+
+    def run(compiled):
+        model, optimizer, step = build()
+        step = compile(step) if compiled else step
+        losses = []
+        for epoch in range(6):
+            model[0].weight.requires_grad = epoch % 3 != 2   # frozen every third epoch
+            losses += [step(x, y).item() for x, y in batches]
+        return np.array(losses), model.state_dict()
+    (a, state_a), (b, state_b) = run(False), run(True)
+    np.testing.assert_allclose(b, a, rtol=1e-12)
+    np.testing.assert_allclose(state_b["0.weight"], state_a["0.weight"], rtol=1e-12)

@@ -21,6 +21,7 @@ __all__ = ["compile", "CompiledFunction"]
 
 _call_hooks, _hooks = operator.attrgetter("_call_hooks"), operator.attrgetter("_hooks")
 _training, _grad = operator.attrgetter("training"), operator.attrgetter("grad")
+_requires_grad, _dtype = operator.attrgetter("_requires_grad"), operator.attrgetter("_data.dtype")
 
 CHECKED_CALLS = 3   # with check=True, the replays of each trace that also run eagerly
 
@@ -54,8 +55,9 @@ def compile(fn=None, *, check=False, cache_size=8):
 
     Signatures: a trace is keyed by the arguments' shapes and dtypes, the
     values of non-array arguments, grad mode, each module's `training` flag,
-    which parameters have a `.grad` at the call, and which terms the
-    optimizer's update has (momentum, Nesterov, weight decay). A new key (a
+    which parameters have a `.grad` at the call and which require grad, their
+    dtypes, and which terms the optimizer's update has (momentum, Nesterov,
+    weight decay). A new key (a
     smaller last batch, `model.eval()`) traces again.
 
     What cannot be captured is refused with a CompileError, not frozen:
@@ -187,6 +189,8 @@ class CompiledFunction:
         # shrunk, which leaves one tuple per call in CPython's free lists, ~200 B a call.)
         parts.append(tuple(list(map(_training, modules))))
         parts.append(tuple(list(map(operator.is_, map(_grad, leaves), itertools.repeat(None)))))
+        parts.append(tuple(list(map(_requires_grad, leaves))))   # a layer frozen between calls
+        parts.append(tuple(list(map(_dtype, leaves))))           # Module.to(float32)
         if optimizers:
             parts.append(tuple([codegen_optim.structure(o) for o in optimizers]))
         return tuple(parts)
