@@ -491,3 +491,13 @@ def test_freezing_a_layer_between_calls_traces_again():
     (a, state_a), (b, state_b) = run(False), run(True)
     np.testing.assert_allclose(b, a, rtol=1e-12)
     np.testing.assert_allclose(state_b["0.weight"], state_a["0.weight"], rtol=1e-12)
+
+
+def test_reset_after_replacing_a_layer():
+    model, x = _model_and_data()
+    predict = compile(lambda x: model(x))
+    predict(x)
+    model.add_module("1", nn.Dense(4, 1))   # a new layer object: the trace holds the old one
+    predict.reset()
+    np.testing.assert_allclose(predict(x).numpy(), model(x).numpy(), rtol=1e-12)
+    assert predict.traces == 2

@@ -79,7 +79,8 @@ def compile(fn=None, *, check=False, cache_size=8):
     global) run only when tracing, and Python numbers read from outside are
     constants: `check=True` catches a function that depends on them.
     Tensors returned by a replay are new tensors holding the values, with no
-    graph.
+    graph. After replacing a parameter or submodule object of a model the
+    function uses, call `.reset()`.
     """
     if fn is None:
         return functools.partial(compile, check=check, cache_size=cache_size)
@@ -105,6 +106,17 @@ class CompiledFunction:
         self._last = None
         self._scanned = None
         functools.update_wrapper(self, fn)
+
+    def reset(self):
+        """Forget every trace and what `fn` refers to: the next call traces again.
+
+        Needed after replacing a parameter or a submodule object of a model the
+        function uses (`model.fc = nn.Dense(...)`): a replay reads the
+        parameters it traced, which a new object is not (assigning `.data`,
+        `load_state_dict` and optimizer changes are seen without it).
+        """
+        self.programs.clear()
+        self._scanned = self._last = None
 
     @property
     def code(self):
