@@ -501,3 +501,38 @@ def test_reset_after_replacing_a_layer():
     predict.reset()
     np.testing.assert_allclose(predict(x).numpy(), model(x).numpy(), rtol=1e-12)
     assert predict.traces == 2
+
+
+class SignSGD(mg.optim.Optimizer):
+    """An optimizer compile does not know: its own step() is called by the replay."""
+
+    def step(self):
+        with mg.no_grad():
+            for p in self.params:
+                if p.grad is not None:
+                    p -= self.lr * np.sign(p.grad)
+
+
+def test_an_optimizer_compile_does_not_know_is_refused():
+    build, batches = _classifier(lambda p: SignSGD(p, lr=0.01), dropout=0.0)
+    with pytest.raises(CompileError, match="optimizer whose step"):
+        _run(build, batches, True, 1)
+
+
+class HookedSignSGD(SignSGD):
+    """SignSGD with the hook every minigrad optimizer's step() has: its step is replayed by calling it."""
+
+    def step(self):
+        from minigrad.engine.modes import current_tracer
+        tracer = current_tracer()
+        if tracer is not None and tracer.record_step(self):
+            return
+        super().step()
+
+
+def test_an_optimizer_with_the_step_hook_is_replayed_by_calling_its_step():
+    build, batches = _classifier(lambda p: HookedSignSGD(p, lr=0.01), dropout=0.0)
+    eager, _ = _run(build, batches, False, 20)
+    compiled, step = _run(build, batches, True, 20)
+    _assert_same_run(eager, compiled, 1e-12)
+    assert "optimizer.step()" in step.code

@@ -12,8 +12,17 @@ from .. import optim
 __all__ = ["emit_step", "structure"]
 
 
+def _inlined(optimizer):
+    """True for the SGD and Adam whose update is written out here (one flat parameter list,
+    `state` a list of per-parameter dicts); any other optimizer's own step() is called."""
+    return (type(optimizer) in (optim.SGD, optim.Adam) and isinstance(optimizer.state, list)
+            and not hasattr(optimizer, "param_groups"))
+
+
 def structure(optimizer):
     """What shapes the lines of `optimizer`'s update (a change traces again)."""
+    if not _inlined(optimizer):
+        return ()
     if type(optimizer) is optim.SGD:
         return (bool(optimizer.momentum), optimizer.nesterov, bool(optimizer.weight_decay))
     if type(optimizer) is optim.Adam:
@@ -24,16 +33,16 @@ def structure(optimizer):
 def emit_step(tr, optimizer):
     """Write `optimizer.step()` into the program of tracer `tr`."""
     o = tr._optimizer_name(optimizer)
+    if not _inlined(optimizer):
+        tr.sync_grads()   # the optimizer's own step reads .grad
+        tr.emit(f"{o}.step()", None, pure=False)
+        return
     updates = []
     for i, p in enumerate(optimizer.params):
         tr._watch(p)
         g = tr.grad_state[id(p)]
         if g is not None:
             updates.append((i, p, g))
-    if type(optimizer) not in (optim.SGD, optim.Adam):
-        tr.sync_grads()   # the optimizer's own step reads .grad
-        tr.emit(f"{o}.step()", None, pure=False)
-        return
     if not updates:
         return
     tr.emit(f"# {type(optimizer).__name__} step: hyperparameters and state as they are now", None)

@@ -53,9 +53,11 @@ class TracedArray(np.ndarray):
         if out is not None:
             if tracer is not None:
                 raise CompileError(
-                    f"an in-place numpy operation ({ufunc.__name__}, out=...) on a traced array "
-                    "cannot be replayed by minigrad.compile; write `x = x * y` instead of "
-                    "`x *= y` inside the compiled function")
+                    f"an in-place numpy operation ({ufunc.__name__}, out=...) writes traced values "
+                    "into an array, which minigrad.compile cannot replay: write `x = x * y` "
+                    "instead of `x *= y` inside the compiled function. (A parameter updated by "
+                    "hand, or by an optimizer whose step() minigrad does not know, is such a "
+                    "write: update it outside the compiled function.)")
             kwargs["out"] = plain(out)
         result = getattr(ufunc, method)(*plain(inputs), **kwargs)
         if tracer is None or out is not None:
