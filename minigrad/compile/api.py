@@ -19,9 +19,9 @@ from .tracer import Tracer
 
 __all__ = ["compile", "CompiledFunction"]
 
-_call_hooks, _hooks = operator.attrgetter("_call_hooks"), operator.attrgetter("_hooks")
-_training, _grad = operator.attrgetter("training"), operator.attrgetter("grad")
-_requires_grad, _dtype = operator.attrgetter("_requires_grad"), operator.attrgetter("_data.dtype")
+_module_flags = operator.attrgetter("training", "_call_hooks")
+_leaf_flags = operator.attrgetter("_requires_grad", "_data.dtype")
+_hooks, _grad = operator.attrgetter("_hooks"), operator.attrgetter("grad")
 
 CHECKED_CALLS = 3   # with check=True, the replays of each trace that also run eagerly
 
@@ -135,6 +135,7 @@ class CompiledFunction:
                                    "detect_anomaly()")
         if self._scanned is None:
             self._scanned = scan(self.fn)
+            self._optimizers = [(o, codegen_optim.structure_of(o)) for o in self._scanned[2]]
         if kwargs:
             values = args + tuple(kwargs[k] for k in sorted(kwargs))
             key = self._key(values, tuple(sorted(kwargs)))
@@ -158,7 +159,7 @@ class CompiledFunction:
     # -- keys -------------------------------------------------------------------------
     def _key(self, values, keywords):
         """The signature of a call (see `compile`); it runs at every call, so it is kept lean."""
-        modules, leaves, optimizers = self._scanned[:3]
+        modules, leaves, optimizers = self._scanned[0], self._scanned[1], self._optimizers
         parts = [keywords, state.grad_enabled if switched.count else True]
         for i, value in enumerate(values):
             kind = type(value)
@@ -182,34 +183,35 @@ class CompiledFunction:
                         "nor a hashable value, so minigrad.compile cannot key a trace on it; pass "
                         "an array (np.asarray) or a tuple") from None
                 parts += (kind, value)
-        if len(values) > 1:   # the same array passed twice is one value in the trace
-            ids = [id(v) for v in values]
-            if len(set(ids)) < len(ids):
-                parts.append(tuple(ids.index(i) for i in ids))
+        if len(values) > 1 and len(set(map(id, values))) < len(values):
+            ids = [id(v) for v in values]   # the same array passed twice is one value in the trace
+            parts.append(tuple(ids.index(i) for i in ids))
         # The modules' and leaves' flags, read with C-level loops (this runs at every call).
-        if any(map(_call_hooks, modules)):
-            raise CompileError(
-                "a forward hook is registered on a module the compiled function uses; hooks run "
-                "Python on each call, which minigrad.compile does not replay. Remove the hook "
-                "(handle.remove()) or call the function uncompiled")
+        # A module's forward hooks are part of its entry, so registering one traces again,
+        # and the trace refuses it. (tuple(list(...)): a tuple built straight from an
+        # iterator is allocated oversized and shrunk, which leaves one tuple per call in
+        # CPython's free lists.)
+        parts.append(tuple(list(map(_module_flags, modules))))
         if any(map(_hooks, leaves)):
             raise CompileError(
                 "a tensor hook (register_hook) is registered on a parameter the compiled "
                 "function uses; hooks run Python on each gradient, which minigrad.compile "
                 "does not replay. Remove it, or call the function uncompiled")
-        # (tuple(list(...)): a tuple built straight from an iterator is allocated oversized and
-        # shrunk, which leaves one tuple per call in CPython's free lists, ~200 B a call.)
-        parts.append(tuple(list(map(_training, modules))))
         parts.append(tuple(list(map(operator.is_, map(_grad, leaves), itertools.repeat(None)))))
-        parts.append(tuple(list(map(_requires_grad, leaves))))   # a layer frozen between calls
-        parts.append(tuple(list(map(_dtype, leaves))))           # Module.to(float32)
+        # Which require grad (a layer frozen between calls) and their dtypes (Module.to).
+        parts.append(tuple(list(map(_leaf_flags, leaves))))
         if optimizers:
-            parts.append(tuple([codegen_optim.structure(o) for o in optimizers]))
+            parts.append(tuple([structure(o) for o, structure in optimizers]))
         return tuple(parts)
 
     # -- tracing --------------------------------------------------------------------
     def _trace(self, key, args, kwargs):
         modules, leaves, optimizers, labels, constants = self._scanned
+        if any(m._call_hooks is not None for m in modules):
+            raise CompileError(
+                "a forward hook is registered on a module the compiled function uses; hooks run "
+                "Python on each call, which minigrad.compile does not replay. Remove the hook "
+                "(handle.remove()) or call the function uncompiled")
         names = _argument_names(self.fn, len(args))
         # Parameters of a module passed as an argument are the caller's: loaded at each call.
         passed = scan_arguments(list(zip(names, args)) + sorted(kwargs.items()))

@@ -9,7 +9,7 @@ is part of the trace's key (`structure`), so turning one on traces again.
 """
 from .. import optim
 
-__all__ = ["emit_step", "structure"]
+__all__ = ["emit_step", "structure", "structure_of"]
 
 
 def _inlined(optimizer):
@@ -21,12 +21,27 @@ def _inlined(optimizer):
 
 def structure(optimizer):
     """What shapes the lines of `optimizer`'s update (a change traces again)."""
-    if not _inlined(optimizer):
-        return ()
-    if type(optimizer) is optim.SGD:
-        return (bool(optimizer.momentum), optimizer.nesterov, bool(optimizer.weight_decay))
-    if type(optimizer) is optim.Adam:
-        return (bool(optimizer.weight_decay),)
+    return structure_of(optimizer)(optimizer)
+
+
+def structure_of(optimizer):
+    """The function giving `structure(optimizer)` (chosen once: a call only reads attributes)."""
+    if _inlined(optimizer) and type(optimizer) is optim.SGD:
+        return _sgd_structure
+    if _inlined(optimizer) and type(optimizer) is optim.Adam:
+        return _adam_structure
+    return _no_structure
+
+
+def _sgd_structure(o):
+    return (o.momentum != 0, o.nesterov, o.weight_decay != 0)
+
+
+def _adam_structure(o):
+    return (o.weight_decay != 0,)
+
+
+def _no_structure(o):
     return ()
 
 
