@@ -5,8 +5,9 @@
     python benchmarks/run.py --json out.json --workloads W2,W5 --no-torch
 
 Prints one markdown table: for each workload (see workloads.py) and
-implementation, the median time of a training step (forward + backward + SGD
-update) and its ratio to the NumPy reference measured in the same run; then
+implementation (numpy by hand, minigrad eager, the same minigrad step through
+minigrad.compile, PyTorch), the median time of a training step (forward +
+backward + SGD update) and its ratio to the NumPy reference measured in the same run; then
 micro-benchmarks of the engine (one recorded op, a backward through a long
 chain) and a peak-memory check. Implementations are timed in interleaved
 rounds, each in its own block after a pause and a warm-up step, so a drift in
@@ -32,6 +33,8 @@ import workloads as wl  # noqa: E402
 
 # Targets: minigrad's median step time over the NumPy reference's, per workload.
 TARGETS = {"W1": 1.3, "W2": 1.2, "W3": 1.05, "W4": 1.05, "W5": 1.25}
+# The same step compiled by minigrad.compile, over the same reference.
+COMPILED_TARGETS = {"W1": 1.0, "W2": 1.0, "W3": 1.05, "W4": 1.05, "W5": 1.0}
 ADD_TARGET = 2.5          # a recorded 4x4 add, over numpy's own 4x4 add
 CHAIN_TARGET_NS = 1000.0  # backward through a 100,000-op chain, per node
 MEMORY_TARGET = 1.10      # peak over all W3 steps, over the peak of the first 10
@@ -310,7 +313,7 @@ def peak_memory(steps):
     """
     workload = wl.WORKLOADS["W3"]
     results = {}
-    for cls in (wl.NumpyNet, wl.MinigradNet):
+    for cls in (wl.NumpyNet, wl.MinigradNet, wl.CompiledMinigradNet):
         gc.collect()
         tracemalloc.start()
         try:
@@ -396,6 +399,8 @@ def table_rows(results):
             goal = ["", ""]
             if label == "minigrad" and name in TARGETS:
                 goal = _goal(r["ratio"], TARGETS[name], f"≤ {TARGETS[name]}x")
+            if label == "compiled" and name in COMPILED_TARGETS:
+                goal = _goal(r["ratio"], COMPILED_TARGETS[name], f"≤ {COMPILED_TARGETS[name]}x")
             if label == "numpy":
                 check = f"loss {r['first_losses'][0]:.4g} → {r['final_loss']:.4g}"
             else:
@@ -419,9 +424,12 @@ def table_rows(results):
             rows.append(["backward, 100k-op chain", label, _ns(r["median"]) + "/node",
                          _spread(r, _ns), "", *goal, "y = y * 1.0001 (scalar); backward() only"])
     if "memory" in results:
-        for label, m in results["memory"].items():
+        memory = results["memory"]
+        for label, m in memory.items():
             goal = (_goal(m["ratio"], MEMORY_TARGET, f"≤ {MEMORY_TARGET:.2f}x of first 10")
                     if label == "minigrad" else ["", ""])
+            if label == "compiled" and "minigrad" in memory:   # no more than eager's peak
+                goal = _goal(m["all_peak"], memory["minigrad"]["all_peak"], "≤ minigrad's peak")
             rows.append([f"W3 peak memory, {m['steps']:,} steps", label,
                          f"{m['all_peak'] / 2**20:.2f} MiB",
                          f"first 10 steps: {m['first10_peak'] / 2**20:.2f} MiB",
@@ -502,7 +510,8 @@ def main(argv=None):
     if not args.fresh_malloc:
         settle_allocator()
     torch_version = None if args.no_torch else wl.torch_version()
-    classes = [wl.NumpyNet, wl.MinigradNet] + ([wl.TorchNet] if torch_version else [])
+    classes = [wl.NumpyNet, wl.MinigradNet, wl.CompiledMinigradNet] + (
+        [wl.TorchNet] if torch_version else [])
     info = machine_info(torch_version)
     print(format_machine(info), flush=True)
     if not torch_version and not args.no_torch:

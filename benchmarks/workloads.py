@@ -9,6 +9,7 @@ update, returning the loss of that forward pass as a float) and `loss()`
 - `NumpyNet`: the documents' equations by hand in their column layout,
   `Z = W A + b` with A of shape (features, samples); the yardstick.
 - `MinigradNet`: `minigrad.nn.Dense` layers on batch-first data (samples, features).
+- `CompiledMinigradNet`: the same minigrad step, wrapped in `minigrad.compile`.
 - `TorchNet`: `torch.nn.Linear` layers, CPU; only when torch can be imported.
 
 Losses, the same in all three: MSE as `0.5 * sum((yhat - y)**2) / m` (the
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Workload", "WORKLOADS", "NumpyNet", "MinigradNet", "TorchNet", "IMPLEMENTATIONS",
-           "torch_version"]
+__all__ = ["Workload", "WORKLOADS", "NumpyNet", "MinigradNet", "CompiledMinigradNet", "TorchNet",
+           "IMPLEMENTATIONS", "torch_version"]
 
 
 @dataclass(frozen=True)
@@ -221,10 +222,13 @@ class MinigradNet:
         self.scale = 0.5 / X.shape[0]
 
     def _loss(self):
-        out = self.model(self.X)
+        return self._loss_of(self.X, self.Y)
+
+    def _loss_of(self, X, Y):
+        out = self.model(X)
         if self.w.loss == "mse":
-            return self.F.mse_loss(out, self.Y, reduction="sum") * self.scale
-        return self.F.cross_entropy(out, self.Y)
+            return self.F.mse_loss(out, Y, reduction="sum") * self.scale
+        return self.F.cross_entropy(out, Y)
 
     def loss(self):
         import minigrad as mg
@@ -237,6 +241,26 @@ class MinigradNet:
         loss.backward()
         self.opt.step()
         return loss.item()
+
+
+class CompiledMinigradNet(MinigradNet):
+    """MinigradNet's step (zero_grad, loss, backward, SGD step) compiled by `minigrad.compile`."""
+    label = "compiled"
+
+    def __init__(self, workload, weights, X, Y):
+        super().__init__(workload, weights, X, Y)
+        from minigrad.compile import compile
+
+        def train_step(x, y):
+            self.opt.zero_grad()
+            loss = self._loss_of(x, y)
+            loss.backward()
+            self.opt.step()
+            return loss
+        self.train_step = compile(train_step)
+
+    def step(self):
+        return self.train_step(self.X, self.Y).item()
 
 
 # ---------------------------------------------------------------------------
@@ -296,4 +320,4 @@ class TorchNet:
         return loss.item()
 
 
-IMPLEMENTATIONS = [NumpyNet, MinigradNet, TorchNet]
+IMPLEMENTATIONS = [NumpyNet, MinigradNet, CompiledMinigradNet, TorchNet]

@@ -16,6 +16,7 @@ from . import nn, optim, data, functional
 from .functional import functional_call
 from .io import CheckpointError, load, save
 from . import viz
+from .compile import CompileError, compile  # noqa: E402  (the function; its package is minigrad/compile/)
 
 __version__ = "0.1.0"
 
@@ -23,7 +24,7 @@ __all__ = ["Tensor", "Function", "once_differentiable", "no_grad", "enable_grad"
            "is_anomaly_enabled", "grad",
            "detect_anomaly", "AnomalyError", "concatenate", "stack", "where", "maximum",
            "minimum", "broadcast_to", "linear", "gradcheck", "gradgradcheck", "GradcheckError",
-           "manual_seed", "nn", "optim", "data", "functional", "functional_call", "save", "load", "CheckpointError"]
+           "manual_seed", "compile", "CompileError", "nn", "optim", "data", "functional", "functional_call", "save", "load", "CheckpointError"]
 __all__ += ["arange", "array_split", "clone", "cumsum", "diag", "diagonal", "dot", "einsum", "empty",
             "expand_dims", "eye", "flip", "full", "full_like", "inner", "linspace", "logsumexp",
             "moveaxis", "norm", "ones", "ones_like", "outer", "pad", "prod", "rand", "randn", "ravel",

@@ -126,6 +126,8 @@ class Function:
         ctx.inputs = args
         if switched.count:   # some thread is inside a mode: read this thread's switches
             enabled, anomaly = state.grad_enabled, state.anomaly
+            if state.tracer is not None:   # compile: the tracer runs and records the op
+                return state.tracer.record_op(cls, args, params)
         else:
             enabled = True
             anomaly = False

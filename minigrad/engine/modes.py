@@ -24,6 +24,7 @@ class _ThreadState(threading.local):
     grad_enabled = True   # False inside no_grad(): nothing is recorded
     anomaly = False       # True inside detect_anomaly()
     differentiating = None   # the node whose backward runs under create_graph (higher_order.py)
+    tracer = None         # compile: the Tracer recording this thread's ops (minigrad.compile)
 
 
 state = _ThreadState()
@@ -152,6 +153,26 @@ class detect_anomaly(_Mode):
     for debugging. Per thread, like the grad modes.
     """
     attribute, value = "anomaly", True
+
+
+class tracing(_Mode):
+    """compile: record this thread's ops into `tracer` (minigrad.compile's first call of a signature).
+
+    Parameters: tracer, the object whose hooks Function.apply, the walk, Tensor
+    and the optimizer call while the block runs (None: stop recording).
+    """
+    attribute = "tracer"
+
+    def __init__(self, tracer):
+        self.value = tracer
+
+    def _fresh(self):
+        return type(self)(self.value)
+
+
+def current_tracer():
+    """compile: the Tracer recording the calling thread, or None (free while no mode is on)."""
+    return state.tracer if switched.count else None
 
 
 def is_grad_enabled():

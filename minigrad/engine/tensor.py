@@ -83,8 +83,11 @@ class Tensor:
         (`t.data.copy()`) to change it. Assigning `t.data = array` replaces the
         array (same shape; cast to this tensor's dtype).
         """
-        if switched.count and state.differentiating is not None:
-            _higher_order.note_values_read(self)
+        if switched.count:
+            if state.tracer is not None:   # compile: a traced array, recorded
+                return state.tracer.data_of(self)
+            if state.differentiating is not None:
+                _higher_order.note_values_read(self)
         if (self._ctx is not None or self._base is not None) and self._graph_holds():
             return _read_only(self._data)
         return self._data
@@ -189,6 +192,8 @@ class Tensor:
 
     def item(self):
         """The value of a single-element tensor as a Python number."""
+        if switched.count and state.tracer is not None:   # compile: would freeze the value
+            state.tracer.refuse_read(self, "item()")
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element; this one has shape "
                              f"{self.shape} ({self._data.size} elements)")
@@ -232,6 +237,8 @@ class Tensor:
         return f"tensor {name}of shape {self._data.shape} and dtype {self._data.dtype}"
 
     def __bool__(self):
+        if switched.count and state.tracer is not None:   # compile: `if loss < 0.1` can't replay
+            state.tracer.refuse_read(self, "bool()")
         if self._data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
         return bool(self._data)

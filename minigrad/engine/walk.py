@@ -19,7 +19,7 @@ from .function import Function
 from .higher_order import differentiable_backward
 from .outputs import is_gradients
 from .guards import changes, check_finite, check_input_gradients, check_node, resolve_inputs
-from .modes import _Recording, is_anomaly_enabled, is_grad_enabled
+from .modes import _Recording, current_tracer, is_anomaly_enabled, is_grad_enabled
 from .tensor import Tensor, new_tensor
 
 __all__ = ["grad", "graph_nodes"]
@@ -180,6 +180,9 @@ def backward(roots, seeds, retain_graph, create_graph, targets=None):
     list of Tensors), only what leads to them runs, their gradients are
     returned, and `.grad` is left alone.
     """
+    tracer = current_tracer()   # compile: minigrad.compile records the walk as it runs
+    if tracer is not None:
+        tracer.record_backward(roots, seeds, retain_graph, create_graph, targets)
     grads = {}          # node -> gradient of its output, summed over its consumers so far
     leaf_grads = {}     # leaf tensor -> gradient summed over this sweep
     wanted = {}         # node (or leaf) whose gradient grad() returns -> position in `targets`
@@ -226,6 +229,8 @@ def backward(roots, seeds, retain_graph, create_graph, targets=None):
                                  f"gradients for {len(node.inputs)} inputs")
             if anomaly:
                 check_input_gradients(node, input_grads)   # guard 2: every gradient finite
+            if tracer is not None:   # compile: this node's backward, in the order it ran
+                tracer.record_node(node, input_grads)
             for t, need, ig in zip(node.inputs, node.needs_input_grad, input_grads):
                 if not need or ig is None:
                     continue
@@ -251,6 +256,8 @@ def backward(roots, seeds, retain_graph, create_graph, targets=None):
             if not retain_graph:   # free the buffers as soon as this node is done with them
                 node.saved_tensors = node.inputs = None
     _finish_leaves(leaf_grads, wanted, found, targets is not None)
+    if tracer is not None:   # compile: the leaves' .grad as the walk left them
+        tracer.backward_done(leaf_grads)
     return found
 
 

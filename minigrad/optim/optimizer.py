@@ -27,6 +27,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..engine.modes import current_tracer
 from ..engine import enable_grad, no_grad
 from ..validation import (check_flag, first_non_finite, has_real_dtype, is_integer, loaded_array,
                           refuse_if_problems)
@@ -158,6 +159,9 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        tracer = current_tracer()   # compile: minigrad.compile records the update, then runs it
+        if tracer is not None and tracer.record_step(self):
+            return loss
         work = self._checked_work()
         update = self._update
         with no_grad():
@@ -172,16 +176,9 @@ class Optimizer:
 
     def _checked_work(self):
         """[(group, [(parameter, gradient array, state)])], after checking everything."""
-        problems, work, normalised, index = [], [], [], 0
-        verified = self.__dict__.setdefault("_verified_options", {})
-        for number, group in enumerate(self.param_groups):
-            options = {k: v for k, v in group.items() if k != "params"}
-            if not _same(verified.get(number), options):   # changed since last step: check again
-                try:
-                    normalised.append((number, group, self._checked_options(
-                        options, f"parameter group {number}")))
-                except (TypeError, ValueError) as error:
-                    problems.append(str(error))
+        problems, work, index = [], [], 0
+        apply_options = self._checked_groups(problems)
+        for group in self.param_groups:
             items = []
             for param in group["params"]:
                 grad = param.grad
@@ -206,10 +203,42 @@ class Optimizer:
                 index += 1
             work.append((group, items))
         refuse_if_problems(problems, f"{type(self).__name__}.step()")
-        for number, group, checked in normalised:
-            group.update(checked)   # options in their normal form (a betas list becomes a tuple)
-            verified[number] = checked
+        apply_options()
         return work
+
+    def _checked_groups(self, problems):
+        """Check the options of every group changed since the last step; returns what applies them.
+
+        Problems are appended to `problems`; the returned function (call it
+        only when there are none) stores the options in their normal form (a
+        betas list becomes a tuple) and remembers them as checked.
+        """
+        verified = self.__dict__.setdefault("_verified_options", {})
+        normalised = []
+        for number, group in enumerate(self.param_groups):
+            options = {k: v for k, v in group.items() if k != "params"}
+            if not _same(verified.get(number), options):   # changed since last step: check again
+                try:
+                    normalised.append((number, group, self._checked_options(
+                        options, f"parameter group {number}")))
+                except (TypeError, ValueError) as error:
+                    problems.append(str(error))
+
+        def apply_options():
+            for number, group, checked in normalised:
+                group.update(checked)
+                verified[number] = checked
+        return apply_options
+
+    def _verify_options(self):
+        """Check the groups' options (changed since the last step) without a step; raise if bad.
+
+        minigrad.compile's replay of step() calls this, then each parameter's `_update`.
+        """
+        problems = []
+        apply_options = self._checked_groups(problems)
+        refuse_if_problems(problems, f"{type(self).__name__}.step()")
+        apply_options()
 
     @staticmethod
     def _update(param, grad, state, group):

@@ -1,0 +1,16 @@
+"""minigrad.compile: trace a function once, replay its array work as straight-line numpy.
+
+- `api.py`: `compile(fn, *, check=False)`, the signatures, the cache of traces, check=True.
+- `tracer.py`: the Tracer the engine's `# compile:` hooks call while a trace runs.
+- `grads.py`: how the trace follows the leaves' `.grad` (zero_grad, backward, steps).
+- `traced.py`: traced arrays (numpy work on varying values, recorded) and the traced generator.
+- `codegen.py`: the numpy lines of the built-in ops; a call of forward/backward for the rest.
+- `codegen_optim.py`: the lines of an optimizer's update (its `_update` per parameter).
+- `program.py`: the lines assembled into Python source, and what that source calls.
+- `references.py`: the modules, parameters and optimizers a function refers to.
+- `checking.py`: check=True's snapshots and comparisons.
+"""
+from .api import CompiledFunction, compile
+from .traced import CompileError
+
+__all__ = ["compile", "CompiledFunction", "CompileError"]
