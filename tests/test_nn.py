@@ -352,8 +352,8 @@ def test_a_float32_model_stays_float32():
 def test_activation_modules_and_functions(module, function, formula):
     z = mg.Tensor(np.random.default_rng(2).standard_normal((4, 3)), requires_grad=True)
     expected = formula(z.numpy())
-    np.testing.assert_allclose(np.asarray(module(z)), expected, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(np.asarray(function(z)), expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(module(z).numpy(), expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(function(z).numpy(), expected, rtol=1e-12, atol=1e-15)
     if not isinstance(module, nn.Identity):
         assert mg.gradcheck(module, [z])
 

@@ -47,7 +47,7 @@ CALLS = [
     ("stack", lambda a, b: np.stack([a, b], axis=-1), lambda: (leaf((2, 3)), leaf((2, 3)))),
     ("hstack", lambda a, b: np.hstack([a, b]), lambda: (leaf((2, 1)), leaf((2, 3)))),
     ("vstack", lambda a, b: np.vstack([a, b]), lambda: (leaf((3,)), leaf((2, 3)))),
-    ("where", lambda x, y: np.where(np.asarray(x) > 0, x, y), lambda: (leaf((2, 3)), leaf((3,)))),
+    ("where", lambda x, y: np.where(np.array(x) > 0, x, y), lambda: (leaf((2, 3)), leaf((3,)))),
     ("clip", lambda x: np.clip(x, -0.5, 0.5), lambda: (leaf((2, 3)),)),
     ("reshape", lambda x: np.reshape(x, (3, 2)), lambda: (leaf((2, 3)),)),
     ("transpose", lambda x: np.transpose(x, (1, 0, 2)), lambda: (leaf((2, 3, 2)),)),
@@ -247,6 +247,19 @@ def test_np_array_copies_and_np_asarray_shares():
         np.array(x, dtype=np.float32, copy=False)
     w = leaf((2,))
     assert not np.shares_memory(np.array(w), w.data)
+
+
+def test_numpy_refuses_a_tensor_that_requires_grad_without_a_copy():
+    t1, t2 = leaf((2,)), leaf((2,))
+    for convert in (lambda: np.array([t1, t2]), lambda: np.asarray(t1),
+                    lambda: np.array([[t1[0], t2[1]]])):
+        with pytest.raises(TypeError, match="requires grad.*minigrad.stack"):
+            convert()
+    joined = mg.stack([t1, t2])                   # the way that stays in the graph
+    joined.sum().backward()
+    np.testing.assert_array_equal(t1.grad, [1.0, 1.0])
+    np.testing.assert_array_equal(np.array([t1.detach(), t2.detach()]),
+                                  [t1.numpy(), t2.numpy()])   # detached: plain values
 
 
 def test_iteration_float_int_format():

@@ -4,7 +4,7 @@ derivatives against central finite differences (float64, hypothesis-drawn shapes
 import hypothesis.strategies as st
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 import minigrad as mg
 from minigrad.testing import (assert_gradients, assert_values, axes, broadcastable_shapes,
@@ -43,7 +43,11 @@ remainder_args = broadcastable_shapes(2).flatmap(
     lambda s: st.tuples(tensors(s[0]), tensors(s[1], low=0.5, high=2.0)))
 
 
-@FEW
+# Most drawn pairs of arrays have some element near a jump: filtering is expected here.
+NEAR_JUMPS = settings(FEW, suppress_health_check=[HealthCheck.filter_too_much])
+
+
+@NEAR_JUMPS
 @given(remainder_args)
 def test_remainder_matches_numpy_and_pytorchs_gradients(args):
     a, b = args
@@ -62,7 +66,7 @@ def test_remainder_gradients_by_hand_and_with_numbers():
     np.testing.assert_array_equal((7.0 % b).data, [1.0, 1.0])
 
 
-@FEW
+@NEAR_JUMPS
 @given(remainder_args)
 def test_floor_divide_matches_numpy_with_zero_gradient(args):
     a, b = args

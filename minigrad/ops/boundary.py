@@ -11,15 +11,33 @@ the second cannot be refused without refusing the first.
 """
 import numpy as np
 
+from ..engine.modes import state, switched
+
 
 
 class _Conversions:
     def __array__(self, dtype=None, copy=None):
-        """The data for numpy: `np.asarray(t)` shares it (see `Tensor.data`), `np.array(t)` copies it.
+        """The data for numpy: `np.array(t)` copies it; `np.asarray(t)` shares it (see `Tensor.data`).
 
+        A tensor that requires grad gives numpy its data only as a copy
+        (`np.array(t)`); `np.asarray(t)` of it raises, as PyTorch's does: numpy
+        asks a tensor for its array the same way in `np.asarray(t)` and for
+        each element of `np.array([t1, t2])`, and the second would silently take
+        the tensors out of the graph. (`t.numpy()` and `t.data` give the values.)
+        Inside a backward run with create_graph=True, the values are handed out
+        and the op becomes first-order only.
         Parameters: dtype (convert to it: a copy); copy (numpy's: True always
         copies, False refuses a copy, None copies only to change dtype).
         """
+        if self._requires_grad and not copy and not (switched.count and state.differentiating):
+            # (Inside a create_graph backward, handing out the values makes that op
+            # first-order only instead: see engine/higher_order.py.)
+            raise TypeError(
+                f"numpy asked for the array of a {self._describe()} that requires grad without "
+                "copying it (np.asarray(t), or np.array([t1, t2]) of such tensors), which would "
+                "silently leave the graph: join tensors with minigrad.stack or "
+                "minigrad.concatenate, and take the values with t.numpy() or t.data "
+                "(np.array(t) copies)")
         array = self.data
         if dtype is not None and array.dtype != dtype:
             if copy is False:
