@@ -22,6 +22,7 @@ Parameters are numbered across groups in order; `minigrad.save` stores this
 nesting (integer keys, lists and tuples included) and `minigrad.load` gives it
 back, so `opt.load_state_dict(minigrad.load(path))` works directly.
 """
+import operator
 from collections import defaultdict
 from collections.abc import Mapping
 
@@ -216,18 +217,24 @@ class Optimizer:
         verified = self.__dict__.setdefault("_verified_options", {})
         normalised = []
         for number, group in enumerate(self.param_groups):
+            seen = verified.get(number)
+            if seen is not None and seen[0] is group and len(seen[1]) == len(group) \
+                    and all(map(operator.is_, seen[1], group.values())):
+                continue   # the very objects checked last time: nothing to check again
             options = {k: v for k, v in group.items() if k != "params"}
-            if not _same(verified.get(number), options):   # changed since last step: check again
+            if seen is None or not _same(seen[2], options):   # changed: check again
                 try:
                     normalised.append((number, group, self._checked_options(
                         options, f"parameter group {number}")))
                 except (TypeError, ValueError) as error:
                     problems.append(str(error))
+            else:
+                normalised.append((number, group, seen[2]))   # equal values, new objects
 
         def apply_options():
             for number, group, checked in normalised:
                 group.update(checked)
-                verified[number] = checked
+                verified[number] = (group, tuple(group.values()), checked)
         return apply_options
 
     def _verify_options(self):
