@@ -2,6 +2,7 @@
 
 - `api.py`: `compile(fn, *, check=False)`, the signatures, the cache of traces, check=True.
 - `tracer.py`: the Tracer the engine's `# compile:` hooks call while a trace runs.
+- `naming.py`: how the Tracer names values and writes program lines.
 - `grads.py`: how the trace follows the leaves' `.grad` (zero_grad, backward, steps).
 - `traced.py`: traced arrays (numpy work on varying values, recorded) and the traced generator.
 - `codegen.py`: the numpy lines of the built-in ops; a call of forward/backward for the rest.
