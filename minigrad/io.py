@@ -31,6 +31,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .engine import Tensor
 from .validation import is_integer
 from .checkpoint_tree import (NUMBER_KINDS, STRUCTURE_KEY, CheckpointError, encode, flatten,
                               needs_structure, unflatten)
@@ -55,6 +56,8 @@ def _checked_arrays(state_dict):
 
 
 def _as_array(value, key):
+    if isinstance(value, Tensor):
+        value = value.data   # a checkpoint stores a tensor's values
     try:
         array = np.asarray(value)
     except ValueError as error:

@@ -121,6 +121,8 @@ def loaded_array(key, value, shape, dtype, expects):
     Values too large for `dtype` become inf here; callers that refuse
     non-finite values check the result with `first_non_finite`.
     """
+    if hasattr(value, "grad_fn") and hasattr(value, "numpy"):   # a Tensor: its values
+        value = value.numpy()
     try:
         value = np.asarray(value)
     except (TypeError, ValueError) as error:   # e.g. a ragged nested list

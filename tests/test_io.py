@@ -347,3 +347,14 @@ def test_any_nested_value_comes_back_the_same_or_is_refused_before_writing(tmp_p
         _same(mg.load(path), tree)
 
     check()
+
+
+def test_tensors_that_require_grad_save_and_load_as_their_values(tmp_path):
+    model = nn.Dense(3, 2)
+    state = {name: param for name, param in model.named_parameters()}   # Parameters, not arrays
+    mg.save(state, tmp_path / "params.npz")
+    loaded = mg.load(tmp_path / "params.npz")
+    np.testing.assert_array_equal(loaded["weight"], model.weight.numpy())
+    other = nn.Dense(3, 2)
+    other.load_state_dict(state)                     # a state dict of Tensors loads too
+    np.testing.assert_array_equal(other.weight.numpy(), model.weight.numpy())
