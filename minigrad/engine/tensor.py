@@ -203,13 +203,6 @@ class Tensor:
         """The data as a numpy array, shared, not copied (read-only for a recorded op's output; see `data`)."""
         return self.data
 
-    def __array__(self, dtype=None, copy=None):
-        """The data for numpy: `np.asarray(t)` shares it (see `data`), `np.array(t)` copies it."""
-        array = self.data
-        if dtype is not None and array.dtype != dtype:
-            return array.astype(dtype)
-        return array.copy() if copy else array
-
     def detach(self):
         """A new leaf sharing this tensor's data, cut off from the graph.
 
