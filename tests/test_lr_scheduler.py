@@ -6,7 +6,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn
-from minigrad.optim import SGD, Adam, lr_scheduler as S
+from minigrad.optim import SGD, lr_scheduler as S
 
 EPOCHS = 30
 
