@@ -126,7 +126,7 @@ class CompiledFunction:
         return self._last.code
 
     def __call__(self, *args, **kwargs):
-        if switched.count:   # some mode is on somewhere: read this thread's
+        if switched:   # some mode is on somewhere: read this thread's
             if state.tracer is not None:   # inside another compiled function's trace: inline it
                 return self.fn(*args, **kwargs)
             if state.anomaly:
@@ -160,7 +160,7 @@ class CompiledFunction:
     def _key(self, values, keywords):
         """The signature of a call (see `compile`); it runs at every call, so it is kept lean."""
         modules, leaves, optimizers = self._scanned[0], self._scanned[1], self._optimizers
-        parts = [keywords, state.grad_enabled if switched.count else True]
+        parts = [keywords, state.grad_enabled if switched else True]
         for i, value in enumerate(values):
             kind = type(value)
             if kind is np.ndarray:
@@ -282,7 +282,7 @@ def _header(fn, names, args, kwargs):
             described.append(f"{name}: {value!r:.40}".replace("\n", " "))
         else:
             described.append(f"{name}: a {type(value).__name__}")
-    mode = "on" if (state.grad_enabled if switched.count else True) else "off (no_grad)"
+    mode = "on" if (state.grad_enabled if switched else True) else "off (no_grad)"
     return (f"# {getattr(fn, '__name__', 'fn')}, replayed by minigrad.compile; traced for "
             f"{', '.join(described) or 'no arguments'}; grad mode {mode}\n")
 

@@ -124,7 +124,7 @@ class Function:
         """
         ctx = cls()
         ctx.inputs = args
-        if switched.count:   # some thread is inside a mode: read this thread's switches
+        if switched:   # some thread is inside a mode: read this thread's switches
             enabled, anomaly = state.grad_enabled, state.anomaly
             if state.tracer is not None:   # compile: the tracer runs and records the op
                 return state.tracer.record_op(cls, args, params)

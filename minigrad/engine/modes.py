@@ -7,9 +7,10 @@ attributes of a `threading.local`; their class-level values are the defaults
 every thread starts from.
 
 Reading a thread-local costs more than the rest of a small op's bookkeeping,
-so `switched.count` says how many switches are in effect in any thread: while
-it is 0, every thread is at the defaults and an op need not look further
-(`current()`).
+so `switched` holds one entry per switch in effect in any thread: while it is
+empty, every thread is at the defaults and an op need not look further
+(`current()`). It is a list because `append` and `pop` are atomic, so
+threads opening and closing blocks at once need no lock to keep it right.
 """
 import functools
 import inspect
@@ -30,18 +31,12 @@ class _ThreadState(threading.local):
 state = _ThreadState()
 
 
-class _Switched:
-    """How many mode blocks are open in all threads together (0: every thread at the defaults)."""
-    count = 0
-
-
-switched = _Switched()
-_count_lock = threading.Lock()
+switched = []   # one entry per mode block open in any thread (empty: all at the defaults)
 
 
 def current():
     """(grad_enabled, anomaly) for the calling thread."""
-    if switched.count:
+    if switched:
         return state.grad_enabled, state.anomaly
     return True, False
 
@@ -56,16 +51,14 @@ class _Mode:
     attribute, value = None, None
 
     def __enter__(self):
-        with _count_lock:
-            switched.count += 1
+        switched.append(None)
         self._previous = getattr(state, self.attribute)
         setattr(state, self.attribute, self.value)
         return self
 
     def __exit__(self, *exc):
         setattr(state, self.attribute, self._previous)
-        with _count_lock:
-            switched.count -= 1
+        switched.pop()
 
     def _fresh(self):
         """A new switch with the same setting (a `with` block is entered once per object)."""
@@ -121,12 +114,22 @@ class enable_grad(_Mode):
     attribute, value = "grad_enabled", True
 
 
-class _Recording(_Mode):
-    """The walk's own switch: record the backward only for create_graph (no argument checks)."""
-    attribute = "grad_enabled"
+def begin_recording(value):
+    """The walk's own switch, without a block object: set this thread's grad mode, return the old one.
 
-    def __init__(self, value):
-        self.value = value
+    The walk records its backward only for create_graph. Pair it with
+    `end_recording(previous)` in a `finally`.
+    """
+    switched.append(None)
+    previous = state.grad_enabled
+    state.grad_enabled = value
+    return previous
+
+
+def end_recording(previous):
+    """Undo `begin_recording`: restore this thread's grad mode to `previous`."""
+    state.grad_enabled = previous
+    switched.pop()
 
 
 class set_grad_enabled(_Mode):
@@ -172,14 +175,14 @@ class tracing(_Mode):
 
 def current_tracer():
     """compile: the Tracer recording the calling thread, or None (free while no mode is on)."""
-    return state.tracer if switched.count else None
+    return state.tracer if switched else None
 
 
 def is_grad_enabled():
     """True when operations in this thread are being recorded (outside no_grad())."""
-    return state.grad_enabled if switched.count else True
+    return state.grad_enabled if switched else True
 
 
 def is_anomaly_enabled():
     """True inside detect_anomaly() in this thread."""
-    return state.anomaly if switched.count else False
+    return state.anomaly if switched else False

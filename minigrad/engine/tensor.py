@@ -83,7 +83,7 @@ class Tensor:
         (`t.data.copy()`) to change it. Assigning `t.data = array` replaces the
         array (same shape; cast to this tensor's dtype).
         """
-        if switched.count:
+        if switched:
             if state.tracer is not None:   # compile: a traced array, recorded
                 return state.tracer.data_of(self)
             if state.differentiating is not None:
@@ -192,7 +192,7 @@ class Tensor:
 
     def item(self):
         """The value of a single-element tensor as a Python number."""
-        if switched.count and state.tracer is not None:   # compile: would freeze the value
+        if switched and state.tracer is not None:   # compile: would freeze the value
             state.tracer.refuse_read(self, "item()")
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element; this one has shape "
@@ -230,7 +230,7 @@ class Tensor:
         return f"tensor {name}of shape {self._data.shape} and dtype {self._data.dtype}"
 
     def __bool__(self):
-        if switched.count and state.tracer is not None:   # compile: `if loss < 0.1` can't replay
+        if switched and state.tracer is not None:   # compile: `if loss < 0.1` can't replay
             state.tracer.refuse_read(self, "bool()")
         if self._data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")

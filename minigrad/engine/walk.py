@@ -19,7 +19,7 @@ from .function import Function
 from .higher_order import differentiable_backward
 from .outputs import is_gradients
 from .guards import changes, check_finite, check_input_gradients, check_node, resolve_inputs
-from .modes import _Recording, current_tracer, is_anomaly_enabled, is_grad_enabled
+from .modes import begin_recording, end_recording, is_anomaly_enabled, is_grad_enabled, state, switched
 from .tensor import Tensor, new_tensor
 
 __all__ = ["grad", "graph_nodes"]
@@ -89,7 +89,7 @@ def as_gradient(g):
 
 # -- seeds and hooks ---------------------------------------------------------------------------
 
-def _seed(tensor, grad, create_graph):
+def _seed(tensor, grad, create_graph, anomaly):
     """The gradient the walk starts from at `tensor`: `grad` checked, or 1 for a single element."""
     if grad is None:
         if tensor._data.size != 1:
@@ -109,7 +109,7 @@ def _seed(tensor, grad, create_graph):
         grad = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=tensor.dtype)
         if grad.shape != tensor.shape:
             raise ValueError(f"grad of shape {grad.shape} given for a tensor of shape {tensor.shape}")
-    if is_anomaly_enabled():
+    if anomaly:
         check_finite(grad, "the gradient given to backward()")
     return new_tensor(grad, None) if create_graph else grad
 
@@ -180,28 +180,31 @@ def backward(roots, seeds, retain_graph, create_graph, targets=None):
     list of Tensors), only what leads to them runs, their gradients are
     returned, and `.grad` is left alone.
     """
-    tracer = current_tracer()   # compile: minigrad.compile records the walk as it runs
-    if tracer is not None:
-        tracer.record_backward(roots, seeds, retain_graph, create_graph, targets)
+    if switched:   # some mode is on in some thread: read this thread's switches
+        anomaly, tracer = state.anomaly, state.tracer
+        if tracer is not None:   # compile: minigrad.compile records the walk as it runs
+            tracer.record_backward(roots, seeds, retain_graph, create_graph, targets)
+    else:
+        anomaly = False
+        tracer = None
     grads = {}          # node -> gradient of its output, summed over its consumers so far
     leaf_grads = {}     # leaf tensor -> gradient summed over this sweep
-    wanted = {}         # node (or leaf) whose gradient grad() returns -> position in `targets`
-    for i, t in enumerate(targets or ()):
-        wanted[t._ctx if t._ctx is not None else t] = i
-    found = [None] * len(wanted)
-    runs = reach = None
+    wanted = found = runs = reach = None
     if targets is not None:
+        # grad(): the node (or leaf) of each target -> its position in `targets`
+        wanted = {(t._ctx if t._ctx is not None else t): i for i, t in enumerate(targets)}
+        found = [None] * len(wanted)
         runs, reach = _nodes_toward(roots, targets)
     # Nodes run newest first. Every consumer of a node was created after it, so when a
     # node is picked, all the gradient it will receive has arrived. The waiting nodes
     # are a heap plus `newest`, the newest of them, held apart: in a chain each node
     # hands its gradient to the very next one, which then never touches the heap.
-    newest = _Start(roots, [_seed(t, g, create_graph) for t, g in zip(roots, seeds)])
+    newest = _Start(roots, [_seed(t, g, create_graph, anomaly) for t, g in zip(roots, seeds)])
     grads[newest] = None
     heap = []
-    anomaly = is_anomaly_enabled()
     ndarray, generic, heappush, heappop = np.ndarray, np.generic, heapq.heappush, heapq.heappop
-    with _Recording(bool(create_graph)):   # record the backward only for create_graph
+    previous_mode = begin_recording(bool(create_graph))   # record the backward only for create_graph
+    try:
         while newest is not None:   # (the heap is empty when newest is None)
             if heap and -heap[0][0] > newest._seq:
                 node = heappop(heap)[1]
@@ -255,6 +258,8 @@ def backward(roots, seeds, retain_graph, create_graph, targets=None):
                         heappush(heap, (-source._seq, source))
             if not retain_graph:   # free the buffers as soon as this node is done with them
                 node.saved_tensors = node.inputs = None
+    finally:
+        end_recording(previous_mode)
     _finish_leaves(leaf_grads, wanted, found, targets is not None)
     if tracer is not None:   # compile: the leaves' .grad as the walk left them
         tracer.backward_done(leaf_grads)

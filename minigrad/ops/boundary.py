@@ -29,7 +29,7 @@ class _Conversions:
         Parameters: dtype (convert to it: a copy); copy (numpy's: True always
         copies, False refuses a copy, None copies only to change dtype).
         """
-        if self._requires_grad and not copy and not (switched.count and state.differentiating):
+        if self._requires_grad and not copy and not (switched and state.differentiating):
             # (Inside a create_graph backward, handing out the values makes that op
             # first-order only instead: see engine/higher_order.py.)
             raise TypeError(

@@ -29,7 +29,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..engine.modes import current_tracer
-from ..engine import enable_grad, no_grad
+from ..engine import enable_grad
+from ..engine.guards import note_change
 from ..validation import (check_flag, first_non_finite, has_real_dtype, is_integer, loaded_array,
                           refuse_if_problems)
 from .checks import as_groups, checked_params, learning_rate, plain, scheduler_value
@@ -141,7 +142,8 @@ class Optimizer:
     # -- training -------------------------------------------------------------------------------
     def zero_grad(self, set_to_none=True):
         """Set every parameter's `.grad` to None (PyTorch's default), or to zeros if not set_to_none."""
-        set_to_none = check_flag("set_to_none", set_to_none, "zero_grad")
+        if set_to_none is not True:
+            set_to_none = check_flag("set_to_none", set_to_none, "zero_grad")
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
@@ -163,56 +165,74 @@ class Optimizer:
         tracer = current_tracer()   # compile: minigrad.compile records the update, then runs it
         if tracer is not None and tracer.record_step(self):
             return loss
-        work = self._checked_work()
-        update = self._update
-        with no_grad():
-            for group, items in work:
-                for param, grad, state in items:
-                    # The parameter's own array, changed in place (this runs for every parameter
-                    # at every step, so not through the .data property), and the change noted
-                    # for the in-place guard.
-                    update(param._data, grad, state, group)
-                    param._changed_in_place()
-        return loss
-
-    def _checked_work(self):
-        """[(group, [(parameter, gradient array, state)])], after checking everything."""
-        problems, work, index = [], [], 0
-        apply_options = self._checked_groups(problems)
+        converted = self._checked_gradients()   # raises, changing nothing, on any problem
+        update, state = self._update, self.state
+        # No grad mode switch is needed: the updates work on numpy arrays, never on Tensors.
         for group in self.param_groups:
-            items = []
             for param in group["params"]:
                 grad = param.grad
-                if grad is not None:
-                    if type(grad) is np.ndarray and grad.dtype is param._data.dtype \
-                            and grad.shape == param._data.shape:   # the usual case, checked fast
-                        items.append((param, grad, self.state[param]))
-                        index += 1
-                        continue
-                    if not isinstance(grad, np.ndarray):
-                        grad = np.asarray(grad)
-                    if grad.shape != param.shape:
-                        problems.append(f"parameter {index} has shape {param.shape} but its .grad "
-                                        f"has shape {grad.shape}")
-                    elif not has_real_dtype(grad):
-                        problems.append(f"parameter {index}'s .grad has dtype {grad.dtype}, "
-                                        "not real numbers")
-                    else:
-                        if grad.dtype != param.dtype:
-                            grad = grad.astype(param.dtype)
-                        items.append((param, grad, self.state[param]))
-                index += 1
-            work.append((group, items))
+                if grad is None:
+                    continue
+                if converted is not None:
+                    grad = converted.get(param, grad)
+                # The parameter's own array, changed in place (this runs for every parameter
+                # at every step, so not through the .data property), and the change noted
+                # for the in-place guard.
+                update(param._data, grad, state[param], group)
+                note_change(param)
+        return loss
+
+    def _checked_gradients(self):
+        """Check every group's options and every gradient before a step; raise if any is bad.
+
+        Returns None, or {parameter: its gradient as an array of its dtype} for
+        the gradients that were not one already (a float64 .grad of a float32
+        parameter).
+        """
+        problems, converted = [], None
+        apply_options = self._checked_groups(problems)
+        for group in self.param_groups:
+            for param in group["params"]:
+                grad = param.grad
+                if grad is None:
+                    continue
+                data = param._data
+                if type(grad) is not np.ndarray or grad.dtype is not data.dtype \
+                        or grad.shape != data.shape:   # not the usual case: look closer
+                    if converted is None:
+                        converted = {}
+                    converted[param] = self._conformed_gradient(param, grad, problems)
         refuse_if_problems(problems, f"{type(self).__name__}.step()")
-        apply_options()
-        return work
+        if apply_options is not None:
+            apply_options()
+        return converted
+
+    def _conformed_gradient(self, param, grad, problems):
+        """`param`'s .grad as an array of its dtype, or a problem added to `problems`."""
+        grad = np.asarray(grad)
+        if grad.shape != param.shape or not has_real_dtype(grad):
+            index = 0
+            for group in self.param_groups:
+                for other in group["params"]:
+                    if other is param:
+                        break
+                    index += 1
+                else:
+                    continue
+                break
+            problems.append(f"parameter {index} has shape {param.shape} but its .grad has "
+                            f"shape {grad.shape}" if grad.shape != param.shape else
+                            f"parameter {index}'s .grad has dtype {grad.dtype}, not real numbers")
+            return grad
+        return grad.astype(param.dtype, copy=False)
 
     def _checked_groups(self, problems):
-        """Check the options of every group changed since the last step; returns what applies them.
+        """Check the options of every group changed since the last step.
 
-        Problems are appended to `problems`; the returned function (call it
-        only when there are none) stores the options in their normal form (a
-        betas list becomes a tuple) and remembers them as checked.
+        Problems are appended to `problems`. Returns None when every group holds
+        the very option objects checked last time; otherwise a function that
+        (called only when there are no problems) stores the options in their
+        normal form (a betas list becomes a tuple) and remembers them as checked.
         """
         verified = self.__dict__.setdefault("_verified_options", {})
         normalised = []
@@ -230,6 +250,8 @@ class Optimizer:
                     problems.append(str(error))
             else:
                 normalised.append((number, group, seen[2]))   # equal values, new objects
+        if not normalised:
+            return None
 
         def apply_options():
             for number, group, checked in normalised:
@@ -245,7 +267,8 @@ class Optimizer:
         problems = []
         apply_options = self._checked_groups(problems)
         refuse_if_problems(problems, f"{type(self).__name__}.step()")
-        apply_options()
+        if apply_options is not None:
+            apply_options()
 
     @staticmethod
     def _update(param, grad, state, group):
