@@ -201,7 +201,16 @@ class Function:
 
     @property
     def _saved_roles(self):
-        """Per saved value: the position of the input it is, -1 - k for output k (OUTPUT), or None."""
+        """Per saved value: the position of the input it is, -1 - k for output k (OUTPUT), or None.
+
+        Found when asked (under create_graph, or by the in-place guard), with
+        the answer forward's return would have given: a saved value is alive
+        from forward on, so it has the output's id only if it is the output;
+        and it is input i's array unless that array was replaced since, which
+        the guard checks first (a create_graph backward through a replaced
+        input raises). Finding roles when forward returns instead costs
+        0.2 to 0.4 us per recorded op, a third of a small op's time.
+        """
         roles = []
         out_ids = self._out_ids or (self._out_id,)
         for value in self.saved_tensors:
