@@ -170,6 +170,8 @@ NN_CASES = [
          "Sequential index out of range"),
     case(lambda: nn.Dense(2, 2).train("no"), TypeError, "train.mode. takes True or False, got 'no'",
          "train('no')"),
+    case(lambda: mg.set_grad_enabled("no"), TypeError,
+         "set_grad_enabled: mode must be True or False, got 'no'", "set_grad_enabled('no')"),
     case(lambda: nn.Dense(2, 2).apply("init"), TypeError, "apply takes a function of a module",
          "apply of a non-callable"),
     case(lambda: nn.Dense(2, 2).register_parameter("w", np.zeros(2)), TypeError,

@@ -16,6 +16,8 @@ import functools
 import inspect
 import threading
 
+from ..validation import check_flag
+
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
            "is_anomaly_enabled"]
 
@@ -140,9 +142,7 @@ class set_grad_enabled(_Mode):
     attribute = "grad_enabled"
 
     def __init__(self, mode):
-        if not isinstance(mode, bool):
-            raise TypeError(f"set_grad_enabled takes True or False, got {mode!r}")
-        self.value = mode
+        self.value = check_flag("mode", mode, "set_grad_enabled")
 
     def _fresh(self):
         return type(self)(self.value)
