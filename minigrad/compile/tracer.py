@@ -21,7 +21,9 @@ import numpy as np
 
 from ..engine import Tensor
 from ..engine.modes import state
+from ..engine.outputs import _Output
 from ..engine.walk import _reduction_plan, _Start
+from . import several_outputs
 from .grads import GradFollowing
 from .naming import ProgramNames, _Names
 from .program import _IDENT, assemble
@@ -46,7 +48,7 @@ class Tracer(ProgramNames, GradFollowing):
 
     def __init__(self, labels, leaves, optimizers, constants=()):
         self.lines = []
-        self.env = {"np": np}
+        self.env = {"np": np, "as_outputs": several_outputs.as_outputs}
         self.used_names = set(self.env) | {"leaves", "args", "optimizers", "consts", "ops"}
         self.tensor_names, self.array_names = _Names(), _Names()
         self.mem_names = {}         # _mem_key -> (weak reference to the array, name)
@@ -171,10 +173,8 @@ class Tracer(ProgramNames, GradFollowing):
         rec.arrays = [a._data if isinstance(a, Tensor) else plain(a) for a in args]
         with self.paused():
             tensor = cls.apply(*[plain(a) for a in args], **rec.params)
-        if not isinstance(tensor, Tensor):
-            raise CompileError(f"{cls.__name__} returned {type(tensor).__name__}, not one tensor; "
-                               "minigrad.compile does not capture ops with several outputs yet: "
-                               "call the function uncompiled")
+        if type(tensor) is tuple:   # a forward that returned several arrays
+            return self._record_several(rec, tensor, args, param_refs)
         ctx = tensor._ctx
         needs = ctx.needs_input_grad if ctx is not None else (False,) * len(args)
         rec.out_array = tensor._data
@@ -186,6 +186,18 @@ class Tracer(ProgramNames, GradFollowing):
         if ctx is not None:
             self.nodes[ctx] = rec
         return tensor
+
+    def _record_several(self, rec, outputs, args, param_refs):
+        """record_op for an op with several outputs (see several_outputs.py)."""
+        rec.info = {}
+        rec.out = several_outputs.emit_forward(self, rec, outputs, several_outputs.needs_of(args),
+                                               param_refs)
+        rec.arrays = None
+        owners = {id(t._ctx.inputs[0]._ctx): t._ctx.inputs[0]._ctx
+                  for t in outputs if t._ctx is not None}
+        for ctx in owners.values():   # (one: the op's node, reached through its outputs' nodes)
+            self.nodes[ctx] = rec
+        return outputs
 
     def record_backward(self, roots, seeds, retain_graph, create_graph, targets):
         """The walk starts: check it can be replayed; name the seeds."""
@@ -220,15 +232,22 @@ class Tracer(ProgramNames, GradFollowing):
         from . import codegen
         if isinstance(node, _Start):
             names = self.seed_names
+        elif type(node) is _Output:   # output k of an op with several: no line, just note it
+            if self.nodes.get(node.inputs[0]._ctx) is None:
+                raise _foreign_graph_error()
+            several_outputs.gather_output_gradient(self, node, self.node_grad.pop(id(node)))
+            return
         else:
             rec = self.nodes.get(node)
             if rec is None:
-                raise CompileError("backward() reached a graph made before the compiled function "
-                                   "was called (or outside its trace); minigrad.compile replays "
-                                   "only graphs the function builds itself")
+                raise _foreign_graph_error()
             if node._hooks:
                 raise _hook_error()
-            names = codegen.emit_backward(self, rec, self.node_grad.pop(id(node)), input_grads)
+            g = self.node_grad.pop(id(node))
+            if rec.info["kind"] == "several":
+                names = several_outputs.emit_backward(self, rec, g, input_grads)
+            else:
+                names = codegen.emit_backward(self, rec, g, input_grads)
         for t, need, ig, name in zip(node.inputs, node.needs_input_grad, input_grads, names):
             if not need or ig is None:
                 continue
@@ -378,6 +397,12 @@ class _Paused:
 
     def __exit__(self, *exc):
         state.tracer = self.tracer
+
+
+def _foreign_graph_error():
+    return CompileError("backward() reached a graph made before the compiled function was called "
+                        "(or outside its trace); minigrad.compile replays only graphs the "
+                        "function builds itself")
 
 
 def _hook_error():
