@@ -15,6 +15,7 @@ Values are named as they appear: the arguments, the loads of parameters
 (read again at every call), each op's output and gradient. Arrays that come
 from nowhere the tracer knows are constants of the program.
 """
+import sys
 import weakref
 
 import numpy as np
@@ -125,8 +126,28 @@ class Tracer(ProgramNames, GradFollowing):
         return value
 
     # -- what the hooks call ---------------------------------------------------------
-    def data_of(self, tensor):
-        """`tensor.data` during the trace: a traced view, so numpy work on it is recorded."""
+    def data_of(self, tensor, what=".data"):
+        """`tensor.data` or `.numpy()` (`what`) during the trace.
+
+        Read by the compiled function's own code, the values of a tensor the
+        trace tracks (an argument, an op's output, a parameter or another
+        tensor loaded at every call) are refused: they would be frozen. Read
+        by minigrad's own code inside the step (a layer's running statistics,
+        a loss checking its labels), they are a traced view, so the numpy work
+        on them is recorded and replayed.
+        """
+        what, library = _reader(what)
+        if not library:
+            if self.tracks(tensor):
+                update = (" To update a parameter, use an optimizer (its step() is replayed) "
+                          "or update it outside the compiled function."
+                          if tensor._requires_grad and tensor._ctx is None else "")
+                raise _frozen_error(
+                    what, tensor, "Compute with the tensor itself (Tensor ops: t * 2, t.sum(), "
+                    f"t.clip(0, 1)), return it from the compiled function and take {what} "
+                    "outside (out = step(x); out.numpy()), or move the code that needs the "
+                    f"numpy array outside the compiled function.{update}")
+            return tensor._data   # a tensor made inside fn from constants: a constant too
         view = self.data_views.get(tensor)
         view = view() if view is not None else None
         if view is None:
@@ -134,13 +155,25 @@ class Tracer(ProgramNames, GradFollowing):
             self.data_views[tensor] = weakref.ref(view)
         return view
 
+    def tracks(self, tensor):
+        """True for a tensor whose values the program reads or computes at every call."""
+        return (self.tensor_names.get(tensor) is not None or tensor._requires_grad
+                or id(tensor) in self.labels or self._known_array(tensor._data) is not None)
+
+    def refuse_write(self, tensor):
+        """Raise: assigning `tensor.data` inside the traced function is not replayed."""
+        raise CompileError(
+            f"assigning .data of a {tensor._describe()} inside a function minigrad.compile "
+            "traces would run only while tracing: every later call would skip it. Update "
+            "parameters with an optimizer (its step() is replayed), or assign .data outside the "
+            "compiled function (a replay reads the parameters' current arrays at every call).")
+
     def refuse_read(self, tensor, what):
         """Raise: a tensor's value read as Python would be frozen into the program."""
-        raise CompileError(
-            f"{what} of a {tensor._describe()} during minigrad.compile's trace would freeze the "
-            "value of the first call into every later call. Return the tensor from the compiled "
-            "function and read it outside (loss = step(x, y); loss.item()), or move the Python "
-            "branch (if loss < 0.1: ...) outside the compiled function.")
+        raise _frozen_error(
+            what, tensor, "Return the tensor from the compiled function and read it outside "
+            "(loss = step(x, y); loss.item()), or move the Python branch (if loss < 0.1: ...) "
+            "outside the compiled function.")
 
     def guard(self, array, value):
         """Replay this trace only while bool(array) is `value`; else the call runs eagerly.
@@ -397,6 +430,31 @@ class _Paused:
 
     def __exit__(self, *exc):
         state.tracer = self.tracer
+
+
+# Where a read of a tensor's values comes from: the first frame outside these modules,
+# which only pass the read on (`.numpy()` reads `.data`; numpy's np.asarray asks `__array__`).
+_PASSING_ON = ("minigrad.engine.tensor", "minigrad.ops.boundary", "minigrad.compile.tracer")
+
+
+def _reader(what):
+    """(words for the read, True when minigrad's own code made it) for a read of `.data`/`.numpy()`."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("numpy.") or module in _PASSING_ON:
+            if frame.f_code.co_name == "__array__":
+                what = "np.asarray(t) (or np.array(t))"
+            frame = frame.f_back
+            continue
+        return what, module == "minigrad" or module.startswith("minigrad.")
+    return what, False
+
+
+def _frozen_error(what, tensor, advice):
+    return CompileError(f"{what} of a {tensor._describe()} during minigrad.compile's trace would "
+                        "hand the compiled function the value of the first call, frozen into "
+                        f"every later call. {advice}")
 
 
 def _foreign_graph_error():

@@ -1,0 +1,266 @@
+"""minigrad.compile: ops with several outputs, and reads of a traced tensor's values.
+
+A user's Function whose forward returns a tuple is replayed like any op: the
+compiled run gives the eager run's numbers step after step (the expected
+numbers are always the eager run's). `.data`, `.numpy()`, `np.asarray(t)`,
+`float()` and `int()` of a tensor the trace tracks are refused with an error
+that says the value would be frozen and what to do instead, while minigrad's
+own code inside the step (a loss reading its labels) keeps working.
+"""
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.compile import CompileError, compile
+from minigrad.nn import functional as F
+
+
+class SplitHalves(mg.Function):
+    """(first half, second half) of the last axis: two differentiable outputs, views of x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        n = x.shape[-1] // 2
+        return x[..., :n], x[..., n:]
+
+    @staticmethod
+    def backward(ctx, g_first, g_second):
+        return np.concatenate([g_first, g_second], axis=-1)
+
+
+class MaxWithIndex(mg.Function):
+    """(max over the last axis, its index), as torch.max(x, dim): the index gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, x):
+        index = x.argmax(axis=-1)
+        values = np.take_along_axis(x, index[..., None], axis=-1)[..., 0]
+        ctx.mark_non_differentiable(index)
+        ctx.save_for_backward(x)
+        ctx.index = index
+        return values, index
+
+    @staticmethod
+    def backward(ctx, g_values, g_index):
+        x, = ctx.saved_tensors
+        assert not g_index.any() and g_index.shape == ctx.index.shape   # zeros, as eagerly
+        grad = np.zeros_like(x)
+        np.put_along_axis(grad, ctx.index[..., None], g_values[..., None], axis=-1)
+        return grad
+
+
+class SeveralOutputs(nn.Module):
+    """Dense -> split into halves (both used, one twice) -> max of the second half as a skip."""
+
+    def __init__(self, dtype=np.float64, use_second=True):
+        super().__init__()
+        self.a = nn.Dense(2, 8, activation="tanh", dtype=dtype)
+        self.b = nn.Dense(4, 3, dtype=dtype)
+        self.use_second = use_second
+
+    def forward(self, x):
+        first, second = SplitHalves.apply(self.a(x))
+        if not self.use_second:   # the second half gets no gradient: zeros, as eagerly
+            return self.b(first * first)
+        values, index = MaxWithIndex.apply(second)
+        return self.b(first * second + first) + values.reshape(-1, 1)
+
+
+def _data(dtype):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((24, 2)).astype(dtype)
+    Y = np.stack([X[:, 0] * X[:, 1], np.sin(X[:, 0]), X[:, 1] ** 2], 1).astype(dtype)
+    return X, Y
+
+
+def _train(compiled, dtype=np.float64, use_second=True, steps=200, check=False):
+    """The losses of `steps` SGD steps (batches of 16 and 8) and the final parameters."""
+    mg.manual_seed(3)
+    model = SeveralOutputs(dtype, use_second)
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.05, momentum=0.5)
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+    if compiled:
+        step = compile(step, check=check)
+    X, Y = _data(dtype)
+    losses = [step(X[i:i + 16], Y[i:i + 16]).item() for _ in range(steps) for i in (0, 16)]
+    return np.array(losses), model.state_dict(), step
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-6)])
+@pytest.mark.parametrize("use_second", [True, False])
+def test_a_user_function_with_several_outputs_is_replayed_like_the_eager_run(dtype, tol, use_second):
+    eager_losses, eager_state, _ = _train(False, dtype, use_second)
+    losses, state, step = _train(True, dtype, use_second)
+    np.testing.assert_allclose(losses, eager_losses, rtol=tol, atol=tol)
+    for key in eager_state:
+        np.testing.assert_allclose(state[key], eager_state[key], rtol=tol, atol=tol, err_msg=key)
+        assert state[key].dtype == dtype
+    assert eager_losses[-1] < eager_losses[0] / 2        # it really trains
+    assert step.traces == 3   # (16, no .grad yet), (8, .grad), (16, .grad): then replays only
+    code = step.code
+    assert "SplitHalves.forward(" in code and "SplitHalves.backward(" in code
+    if use_second:
+        assert "MaxWithIndex.backward(" in code and "got no gradient" in code   # the index's zeros
+    else:
+        assert "np.zeros(" in code and "got no gradient" in code   # the unused second half's zeros
+
+
+def test_several_outputs_pass_check_true():
+    eager_losses, _, _ = _train(False, steps=5)
+    losses, _, _ = _train(True, steps=5, check=True)   # raises if a replay disagrees
+    np.testing.assert_allclose(losses, eager_losses, rtol=1e-12)
+
+
+def test_several_outputs_forward_only_under_no_grad():
+    mg.manual_seed(3)
+    model = SeveralOutputs()
+
+    def predict(x):
+        first, second = SplitHalves.apply(model.a(x))
+        values, index = MaxWithIndex.apply(second)
+        return model.b(first) + values.reshape(-1, 1), index
+
+    compiled = compile(predict)
+    X, _ = _data(np.float64)
+    with mg.no_grad():
+        for scale in (1.0, -2.0, 0.5):   # the index changes with the data: it is replayed
+            out, index = compiled(X * scale)
+            expected, expected_index = predict(X * scale)
+            np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12)
+            np.testing.assert_array_equal(index.numpy(), expected_index.numpy())
+            assert not out.requires_grad and not index.requires_grad
+        model.b.bias.data = model.b.bias.data + 1.0   # parameters are read at every call
+        np.testing.assert_allclose(compiled(X)[0].numpy(), predict(X)[0].numpy(), rtol=1e-12)
+    assert compiled.traces == 1
+    assert "new_ctx(SplitHalves, (False,))" in compiled.code   # no input needs a gradient
+
+
+def test_a_non_differentiable_output_used_by_later_ops():
+    """The index output picks rows of an embedding: recomputed at every call, not a constant."""
+    def run(compiled):
+        mg.manual_seed(5)
+        layer, table = nn.Dense(2, 4), nn.Embedding(4, 3)
+        optimizer = mg.optim.SGD(list(layer.parameters()) + list(table.parameters()), lr=0.1)
+
+        def step(x):
+            optimizer.zero_grad()
+            values, index = MaxWithIndex.apply(layer(x))
+            loss = (table(index).sum(axis=1) * values).mean()
+            loss.backward()
+            optimizer.step()
+            return loss
+        step = compile(step) if compiled else step
+        rng = np.random.default_rng(1)
+        return [step(rng.standard_normal((6, 2))).item() for _ in range(30)], table.weight.numpy()
+
+    (eager, eager_table), (losses, table) = run(False), run(True)
+    np.testing.assert_allclose(losses, eager, rtol=1e-12)
+    np.testing.assert_allclose(table, eager_table, rtol=1e-12)
+    assert len(set(np.round(eager, 12))) > 1
+
+
+# -- reads of a traced tensor's values -------------------------------------------------------
+
+def _model_and_data():
+    mg.manual_seed(0)
+    return nn.Sequential(nn.Dense(3, 4, activation="tanh"), nn.Dense(4, 1)), np.ones((5, 3))
+
+
+READS = [(lambda t: t.data, r"\.data of a tensor"),
+         (lambda t: t.numpy(), r"\.numpy\(\) of a tensor"),
+         (lambda t: np.array(t), r"np\.asarray\(t\) \(or np\.array\(t\)\) of a tensor"),
+         (lambda t: float(t.sum()), r"float\(\) of a tensor"),
+         (lambda t: int(t.sum()), r"int\(\) of a tensor"),
+         (lambda t: f"{t.sum():.3f}", r"format with '\.3f' of a tensor")]
+
+
+@pytest.mark.parametrize("read, words", READS)
+def test_reading_an_op_output_as_numpy_or_python_is_refused(read, words):
+    model, x = _model_and_data()
+
+    @compile
+    def fn(x):
+        out = model(x)
+        read(out)
+        return out
+    with pytest.raises(CompileError, match=words + ".*frozen into every later call"):
+        fn(x)
+
+
+@pytest.mark.parametrize("read, words", READS[:3])
+def test_reading_an_argument_or_a_parameter_as_numpy_is_refused(read, words):
+    model, x = _model_and_data()
+    with pytest.raises(CompileError, match=words + r" of shape \(5, 3\).*Tensor ops.*outside"):
+        compile(lambda x: model(x) * read(x).sum())(mg.Tensor(x))   # a tensor argument
+    with pytest.raises(CompileError, match=words + r" .*weight.*use an optimizer"):
+        compile(lambda x: model(x) * read(model[0].weight)[0, 0])(x)   # a parameter
+
+
+def test_updating_a_parameter_through_data_is_refused_not_frozen():
+    """`p.data = p.data - lr * p.grad` used to replay with the first call's values, silently."""
+    model, x = _model_and_data()
+
+    def step(x):
+        model.zero_grad()
+        model(x).sum().backward()
+        for p in model.parameters():
+            p.data = p.data - 0.1 * p.grad
+    with pytest.raises(CompileError, match=r"\.data of a tensor .*use an optimizer"):
+        compile(step)(x)
+
+    def assigns(x):
+        model[1].bias.data = np.zeros(1)
+        return model(x)
+    before = model[1].bias.numpy().copy()
+    with pytest.raises(CompileError, match=r"assigning \.data of a tensor .*would run only while "
+                                           r"tracing.*optimizer"):
+        compile(assigns)(x)
+    np.testing.assert_array_equal(model[1].bias.numpy(), before)   # refused before it changed
+
+
+def test_a_float_read_is_refused_instead_of_frozen():
+    """float(t) of a traced tensor used to give the first call's number to every later call."""
+    model, x = _model_and_data()
+    scaled = compile(lambda x: model(x) * float(model(x).sum()))
+    with pytest.raises(CompileError, match=r"float\(\) of a tensor.*frozen"):
+        scaled(x)
+
+
+def test_minigrad_code_inside_the_step_still_reads_values_it_follows():
+    """cross_entropy reads a tensor label's values (.data) to check them: followed, not refused."""
+    rng = np.random.default_rng(2)
+    X, labels = rng.standard_normal((12, 4)), rng.integers(0, 3, 12)
+
+    def run(compiled):
+        mg.manual_seed(1)
+        model = nn.Sequential(nn.Dense(4, 6, activation="relu"), nn.Dropout(0.2), nn.Dense(6, 3))
+        optimizer = mg.optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        step = compile(step, check=True) if compiled else step
+        return [step(X, mg.Tensor(labels)).item() for _ in range(20)]
+    np.testing.assert_allclose(run(True), run(False), rtol=1e-12)
+
+
+def test_values_of_a_tensor_made_inside_the_function_from_constants_can_be_read():
+    model, x = _model_and_data()
+    offsets = np.arange(3.0)
+
+    @compile
+    def fn(x):
+        shift = mg.Tensor(offsets)        # made from a constant: its values are the same every call
+        return model(x + shift.numpy())
+    np.testing.assert_allclose(fn(x).numpy(), model(x + offsets).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(fn(x * 2).numpy(), model(x * 2 + offsets).numpy(), rtol=1e-12)
