@@ -264,3 +264,83 @@ def test_values_of_a_tensor_made_inside_the_function_from_constants_can_be_read(
         return model(x + shift.numpy())
     np.testing.assert_allclose(fn(x).numpy(), model(x + offsets).numpy(), rtol=1e-12)
     np.testing.assert_allclose(fn(x * 2).numpy(), model(x * 2 + offsets).numpy(), rtol=1e-12)
+
+
+# -- objects replaced between calls (Bindings, for CompiledFunction to check at each call) -----
+
+class Trainer:
+    def __init__(self):
+        self.model = nn.Sequential(nn.Dense(3, 4, activation="tanh"), nn.BatchNorm1d(4),
+                                   nn.Dense(4, 1))
+        self.optimizer = mg.optim.SGD(self.model.parameters(), lr=0.1, momentum=0.9)
+
+    def step(self, x, y):
+        self.optimizer.zero_grad()
+        loss = F.mse_loss(self.model(x), y)
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+
+def _bindings(fn):
+    from minigrad.compile.references import Bindings, scan
+    return Bindings(fn, scan(fn))
+
+
+def test_bindings_stay_unchanged_through_what_a_replay_reads_anew():
+    trainer = Trainer()
+    bindings = _bindings(trainer.step)
+    x, y = np.ones((5, 3)), np.zeros((5, 1))
+    with mg.no_grad():
+        trainer.model.eval()
+        trainer.model(x)                       # a call changes no binding
+        trainer.model.train()
+    trainer.step(x, y)
+    trainer.optimizer.lr = 0.01                # hyperparameters, state, values: read at each call
+    trainer.model[0].weight.data = trainer.model[0].weight.data * 2
+    trainer.optimizer.load_state_dict(trainer.optimizer.state_dict())
+    trainer.model[2].load_state_dict(trainer.model[2].state_dict())   # (a layer without buffers)
+    trainer.optimizer.zero_grad()
+    assert not bindings.changed()
+
+
+REPLACEMENTS = {
+    "a layer": lambda t: t.model.add_module("2", nn.Dense(4, 1)),
+    "a parameter": lambda t: setattr(t.model[0], "weight", nn.Parameter(np.zeros((4, 3)))),
+    "the model": lambda t: setattr(t, "model", nn.Sequential(nn.Dense(3, 1))),
+    "the optimizer": lambda t: setattr(t, "optimizer", mg.optim.SGD(t.model.parameters(), lr=1.0)),
+    "a parameter group": lambda t: t.optimizer.add_param_group(
+        {"params": [nn.Parameter(np.zeros(2))]}),
+    "an optimizer's parameter": lambda t: t.optimizer.param_groups[0]["params"].__setitem__(
+        0, nn.Parameter(np.zeros((4, 3)))),
+    "buffers, by load_state_dict": lambda t: t.model.load_state_dict(t.model.state_dict()),
+    "a layer removed": lambda t: t.model.add_module("2", None),
+}
+
+
+@pytest.mark.parametrize("what", sorted(REPLACEMENTS))
+def test_bindings_notice_a_replaced_object(what):
+    trainer = Trainer()
+    bindings = _bindings(trainer.step)
+    assert not bindings.changed()
+    REPLACEMENTS[what](trainer)
+    assert bindings.changed()
+
+
+def test_bindings_notice_a_rebound_global_or_closure_variable():
+    global _GLOBAL_MODEL
+    _GLOBAL_MODEL = nn.Dense(3, 1)
+    bindings = _bindings(lambda x: _GLOBAL_MODEL(x))
+    assert not bindings.changed()
+    _GLOBAL_MODEL = nn.Dense(3, 1)
+    assert bindings.changed()
+
+    model = nn.Dense(3, 1)
+
+    def predict(x):
+        return model(x)
+    bindings = _bindings(predict)
+    model.weight.data = np.zeros((1, 3))
+    assert not bindings.changed()
+    model = nn.Dense(3, 1)   # (the closure cell now holds another layer)
+    assert bindings.changed()
