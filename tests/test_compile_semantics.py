@@ -112,6 +112,33 @@ def test_a_user_function_with_several_outputs_is_replayed_like_the_eager_run(dty
         assert "np.zeros(" in code and "got no gradient" in code   # the unused second half's zeros
 
 
+def test_several_outputs_replayed_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    mg.manual_seed(3)
+    model = SeveralOutputs()
+    X, Y = _data(np.float64)
+
+    @compile
+    def gradients(x, y):
+        model.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        return loss
+    for scale in (1.0, 0.5, -1.5):   # the first call traces, the others replay
+        loss = gradients(X * scale, Y)
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in model.state_dict().items()}
+    h = torch.tanh(torch.tensor(X * -1.5) @ t["a.weight"].T + t["a.bias"])
+    first, second = torch.split(h, 4, dim=1)
+    values = second.max(dim=1).values
+    out = (first * second + first) @ t["b.weight"].T + t["b.bias"] + values.reshape(-1, 1)
+    expected = torch.nn.functional.mse_loss(out, torch.tensor(Y))
+    expected.backward()
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-12)
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad, t[name].grad.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
+
+
 def test_several_outputs_pass_check_true():
     eager_losses, _, _ = _train(False, steps=5)
     losses, _, _ = _train(True, steps=5, check=True)   # raises if a replay disagrees
