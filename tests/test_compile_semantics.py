@@ -252,6 +252,26 @@ def test_updating_a_parameter_through_data_is_refused_not_frozen():
     np.testing.assert_array_equal(model[1].bias.numpy(), before)   # refused before it changed
 
 
+def test_a_refusal_after_a_step_says_the_step_was_applied():
+    model, x = _model_and_data()
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        optimizer.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        optimizer.step()
+        return loss.item()   # refused: return the tensor, call .item() outside
+    before = model[0].weight.numpy().copy()
+    with pytest.raises(CompileError, match=r"item\(\) of a tensor.*ran the function eagerly up to "
+                                           r"this point.*already applied"):
+        compile(step)(x)
+    assert not np.array_equal(model[0].weight.numpy(), before)   # as the message says
+    with pytest.raises(CompileError, match=r"item\(\) of a tensor") as refused:
+        compile(lambda x: model(x).sum().item())(x)
+    assert "already applied" not in str(refused.value)   # nothing ran before this refusal
+
+
 def test_a_float_read_is_refused_instead_of_frozen():
     """float(t) of a traced tensor used to give the first call's number to every later call."""
     model, x = _model_and_data()

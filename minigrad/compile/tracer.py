@@ -78,6 +78,7 @@ class Tracer(ProgramNames, GradFollowing):
         self.keep_leaves = []       # the tensors whose .grad is followed
         self.needs_generator_state = False
         self.drew = False           # a draw from the generator is in the program
+        self.state_changed = False  # this eager run of fn has written .grad or stepped already
         for leaf in leaves:
             self._watch(leaf)
         for opt in optimizers:
@@ -142,7 +143,7 @@ class Tracer(ProgramNames, GradFollowing):
                 update = (" To update a parameter, use an optimizer (its step() is replayed) "
                           "or update it outside the compiled function."
                           if tensor._requires_grad and tensor._ctx is None else "")
-                raise _frozen_error(
+                raise self._frozen_error(
                     what, tensor, "Compute with the tensor itself (Tensor ops: t * 2, t.sum(), "
                     f"t.clip(0, 1)), return it from the compiled function and take {what} "
                     "outside (out = step(x); out.numpy()), or move the code that needs the "
@@ -166,11 +167,24 @@ class Tracer(ProgramNames, GradFollowing):
             f"assigning .data of a {tensor._describe()} inside a function minigrad.compile "
             "traces would run only while tracing: every later call would skip it. Update "
             "parameters with an optimizer (its step() is replayed), or assign .data outside the "
-            "compiled function (a replay reads the parameters' current arrays at every call).")
+            "compiled function (a replay reads the parameters' current arrays at every call)."
+            + self._ran_so_far())
+
+    def _frozen_error(self, what, tensor, advice):
+        return CompileError(f"{what} of a {tensor._describe()} during minigrad.compile's trace "
+                            "would hand the compiled function the value of the first call, "
+                            f"frozen into every later call. {advice}{self._ran_so_far()}")
+
+    def _ran_so_far(self):
+        """Words saying what the refused call already did: a trace runs fn eagerly up to the refusal."""
+        if not self.state_changed:
+            return ""
+        return (" (This first call ran the function eagerly up to this point, so the gradients "
+                "and any optimizer step before it are already applied.)")
 
     def refuse_read(self, tensor, what):
         """Raise: a tensor's value read as Python would be frozen into the program."""
-        raise _frozen_error(
+        raise self._frozen_error(
             what, tensor, "Return the tensor from the compiled function and read it outside "
             "(loss = step(x, y); loss.item()), or move the Python branch (if loss < 0.1: ...) "
             "outside the compiled function.")
@@ -307,6 +321,7 @@ class Tracer(ProgramNames, GradFollowing):
 
     def backward_done(self, leaf_grads):
         """The walk ended: write how each leaf's .grad gets its gradient."""
+        self.state_changed = True
         handed_out = set()
         for leaf in self.leaf_order:
             name = self.leaf_acc[id(leaf)]
@@ -336,6 +351,7 @@ class Tracer(ProgramNames, GradFollowing):
 
     def record_step(self, optimizer):
         """An optimizer's step(): write the update, run it, return True (the step is done)."""
+        self.state_changed = True
         from . import codegen_optim
         self._event()
         for leaf in self.leaves_known():
@@ -449,12 +465,6 @@ def _reader(what):
             continue
         return what, module == "minigrad" or module.startswith("minigrad.")
     return what, False
-
-
-def _frozen_error(what, tensor, advice):
-    return CompileError(f"{what} of a {tensor._describe()} during minigrad.compile's trace would "
-                        "hand the compiled function the value of the first call, frozen into "
-                        f"every later call. {advice}")
 
 
 def _foreign_graph_error():
