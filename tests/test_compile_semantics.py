@@ -193,6 +193,30 @@ def test_a_non_differentiable_output_used_by_later_ops():
     assert len(set(np.round(eager, 12))) > 1
 
 
+class WrongShapeBackward(mg.Function):
+    """A one-output tuple whose backward returns a gradient of the wrong shape."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return (x.sum(),)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2.0   # shape (), for an input of shape (3,)
+
+
+def test_a_wrong_gradient_shape_raises_the_eager_error_while_tracing():
+    w = mg.Tensor(np.ones(3), requires_grad=True)
+
+    def f(x):
+        (y,) = WrongShapeBackward.apply(w * x)
+        y.backward()
+        return y
+    with pytest.raises(ValueError, match=r"WrongShapeBackward.backward returned a gradient of "
+                                         r"shape \(\) for input 0 of shape \(3,\)"):
+        compile(f)(np.ones(3))
+
+
 # -- reads of a traced tensor's values -------------------------------------------------------
 
 def _model_and_data():

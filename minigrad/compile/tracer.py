@@ -415,7 +415,10 @@ class Tracer(ProgramNames, GradFollowing):
             self.emit(f"{out} = np.asarray({name}, dtype=np.{data.dtype})", out)
             name, ig = out, np.asarray(ig, dtype=data.dtype)
         if ig.shape != data.shape:
-            stretched, added = _reduction_plan(ig.shape, data.shape)
+            plan = _reduction_plan(ig.shape, data.shape)
+            if plan is None:   # a backward's wrong shape: the walk raises its error right after
+                return name
+            stretched, added = plan
             out = self.fresh(name)
             parts = name
             if stretched:
