@@ -307,7 +307,7 @@ def test_a_float_read_is_refused_instead_of_frozen():
 def test_minigrad_code_inside_the_step_still_reads_values_it_follows():
     """cross_entropy reads a tensor label's values (.data) to check them: followed, not refused."""
     rng = np.random.default_rng(2)
-    X, labels = rng.standard_normal((12, 4)), rng.integers(0, 3, 12)
+    X, label_sets = rng.standard_normal((12, 4)), [rng.integers(0, 3, 12) for _ in range(2)]
 
     def run(compiled):
         mg.manual_seed(1)
@@ -321,8 +321,20 @@ def test_minigrad_code_inside_the_step_still_reads_values_it_follows():
             optimizer.step()
             return loss
         step = compile(step, check=True) if compiled else step
-        return [step(X, mg.Tensor(labels)).item() for _ in range(20)]
-    np.testing.assert_allclose(run(True), run(False), rtol=1e-12)
+        return [step(X, mg.Tensor(label_sets[i % 2])).item() for i in range(20)]
+    np.testing.assert_allclose(run(True), run(False), rtol=1e-12)   # the labels are not frozen
+
+
+def test_a_loss_still_checks_tensor_labels_at_every_replay():
+    """The loss's label check reads `.data` of a traced tensor: replayed as a guard, not frozen."""
+    mg.manual_seed(0)
+    model = nn.Dense(4, 3)
+    step = compile(lambda x, y: F.cross_entropy(model(x), y))
+    x, labels = np.ones((5, 4)), np.array([0, 1, 2, 1, 0])
+    step(x, mg.Tensor(labels))
+    step(x, mg.Tensor(labels))
+    with pytest.raises(ValueError, match="class label 7 is out of range"):
+        step(x, mg.Tensor(np.where(labels == 2, 7, labels)))
 
 
 def test_values_of_a_tensor_made_inside_the_function_from_constants_can_be_read():
