@@ -9,9 +9,12 @@ own code inside the step (a loss reading its labels) keeps working.
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import nn
+from minigrad import testing as mgt
 from minigrad.compile import CompileError, compile
 from minigrad.nn import functional as F
 
@@ -137,6 +140,43 @@ def test_several_outputs_replayed_gradients_match_torch():
     for name, p in model.named_parameters():
         np.testing.assert_allclose(p.grad, t[name].grad.numpy(), rtol=1e-10, atol=1e-12,
                                    err_msg=name)
+
+
+class SplitAt(mg.Function):
+    """(x[..., :k], x[..., k:]) for a split point k given as a parameter."""
+
+    @staticmethod
+    def forward(ctx, x, k):
+        return x[..., :k], x[..., k:]
+
+    @staticmethod
+    def backward(ctx, g_left, g_right):
+        return np.concatenate([g_left, g_right], axis=-1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(shape=mgt.shapes(min_dims=1, max_dims=3, min_side=2, max_side=5), data=st.data())
+def test_several_outputs_on_drawn_shapes_give_the_eager_gradients(shape, data):
+    k = data.draw(st.integers(1, shape[-1] - 1), label="split point")
+    weights = data.draw(mgt.arrays(shape), label="weights")
+    w = mg.Tensor(weights, requires_grad=True)
+
+    def gradient(x, k, use_right):
+        w.grad = None
+        left, right = SplitAt.apply(w * x, k=k)
+        loss = (left * left).sum() + ((right * 3.0).sum() if use_right else 0.0)
+        loss.backward()
+        return loss
+
+    compiled = compile(gradient)
+    for scale in (1.0, -0.5, 2.0):   # the first call traces, the others replay
+        for use_right in (True, False):
+            x = weights[::-1] * scale
+            compiled(x, k, use_right)
+            replayed = w.grad.copy()
+            gradient(x, k, use_right)
+            np.testing.assert_allclose(replayed, w.grad, rtol=1e-12, atol=1e-15)
+    assert compiled.traces == 3   # (True, no .grad yet), (False, .grad), (True, .grad)
 
 
 def test_several_outputs_pass_check_true():
