@@ -44,6 +44,9 @@ def compile(fn=None, *, check=False, cache_size=8):
     What is replayed: every op's forward, the backward walk in the order the
     trace ran it (the sums of gradients, the undoing of broadcasting, dtype
     casts, the leaves' `.grad`), `zero_grad()` and the optimizer's update.
+    An op of yours (a `minigrad.Function`, with one output or several) is
+    replayed by calling its own `forward` and `backward` on a fresh ctx; an
+    output that got no gradient gets zeros, as in the eager walk.
 
     What varies per call: the arguments' values; the parameters' current
     arrays (a `load_state_dict` or a `.data` assignment between calls is
@@ -61,15 +64,18 @@ def compile(fn=None, *, check=False, cache_size=8):
     smaller last batch, `model.eval()`) traces again.
 
     What cannot be captured is refused with a CompileError, not frozen:
-    reading a traced tensor's value as Python (`.item()`, `bool()`, `if loss
-    < 0.1`; `float()` of a tensor is not supported anyway), tensor hooks,
+    reading the values of a tensor the trace tracks (an argument, an op's
+    output, a parameter) in `fn`, as Python (`.item()`, `float()`, `int()`,
+    `bool()`, `if loss < 0.1`) or as numpy (`.data`, `.numpy()`,
+    `np.array(t)`): compute with Tensor ops instead, return the tensor and
+    read it outside, or move that code outside `fn`. So are assigning
+    `.data` inside `fn` (update parameters with an optimizer), tensor hooks,
     module forward hooks, `detect_anomaly()`, `grad()` and
-    `create_graph=True` inside `fn`. `.data` and `.numpy()` of a traced
-    tensor give an array whose numpy arithmetic is recorded too; reading its
-    values as Python is refused the same way.
+    `create_graph=True` inside `fn`. (minigrad's own code inside `fn`, such
+    as a loss checking its labels, reads values the trace follows.)
 
-    numpy work on the arguments, on a traced tensor's `.data` and on the
-    `.grad` arrays is recorded too. An array made inside `fn` by numpy from
+    numpy work on array arguments and on the `.grad` arrays (clipping by
+    hand) is recorded too. An array made inside `fn` by numpy from
     values the trace cannot follow (np.ones, numpy's own random numbers, a
     tensor's argmax or comparison) is refused when it reaches an op or the
     result; arrays `fn` reads from outside (by name: globals, closures,

@@ -8,6 +8,7 @@ trainer's `self.model`). The names label the program (`model.0.weight`).
 """
 import functools
 import inspect
+import operator
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from ..engine import Tensor
 from ..nn.module import Module
 from ..optim import Optimizer
 
-__all__ = ["scan", "scan_arguments", "add_once"]
+__all__ = ["scan", "scan_arguments", "add_once", "Bindings"]
 
 
 def scan(fn):
@@ -73,35 +74,35 @@ def add_once(items, obj):
         items.append(obj)
 
 
-def _collect(fn, found, depth, seen):
+def _collect(fn, found, depth, seen, places=None):
     if id(fn) in seen or depth > 2:
         return
     seen.add(id(fn))
     if isinstance(fn, functools.partial):
         for i, a in enumerate(fn.args):
-            _consider(f"arg{i}", a, found, depth, seen)
+            _consider(f"arg{i}", a, found, depth, seen, places)
         fn = fn.func
     bound = getattr(fn, "__self__", None)
     if bound is not None and not inspect.ismodule(bound):
-        _consider("self", bound, found, depth, seen)
+        _consider("self", bound, found, depth, seen, places)
     fn = getattr(fn, "__func__", fn)
     code = getattr(fn, "__code__", None)
     if code is None:
         if isinstance(fn, (Module,)):
-            _consider("model", fn, found, depth, seen)
+            _consider("model", fn, found, depth, seen, places)
         return
     cells = fn.__closure__ or ()
     for name, cell in zip(code.co_freevars, cells):
         try:
-            _consider(name, cell.cell_contents, found, depth, seen)
+            _consider(name, cell.cell_contents, found, depth, seen, places, (cell, _CELL))
         except ValueError:   # an empty cell
             pass
     globals_ = getattr(fn, "__globals__", {})
     for name in _names(code):
         if name in globals_:
-            _consider(name, globals_[name], found, depth, seen)
+            _consider(name, globals_[name], found, depth, seen, places, (globals_, name))
     for i, default in enumerate(fn.__defaults__ or ()):
-        _consider(f"default{i}", default, found, depth, seen)
+        _consider(f"default{i}", default, found, depth, seen, places)
 
 
 def _names(code):
@@ -112,18 +113,91 @@ def _names(code):
     return names
 
 
-def _consider(name, obj, found, depth, seen):
+def _consider(name, obj, found, depth, seen, places=None, place=None):
+    """Note `obj` if it is a module, an optimizer, a tensor or an array; else look inside it.
+
+    `place`: (container, key) where `obj` was found (a dict and a key, a list
+    and an index, or a closure cell and _CELL); with `places`, the places of
+    the modules, optimizers and tensors are appended to it (see Bindings).
+    """
     if isinstance(obj, (Module, Optimizer, Tensor, np.ndarray)):
+        if places is not None and place is not None and not isinstance(obj, np.ndarray):
+            places.append((*place, obj))
         if not any(o is obj for o in found.values()):
             found[name if name not in found else f"{name}{len(found)}"] = obj
     elif inspect.isfunction(obj) or inspect.ismethod(obj) or isinstance(obj, functools.partial):
-        _collect(obj, found, depth + 1, seen)
+        _collect(obj, found, depth + 1, seen, places)
     elif isinstance(obj, (list, tuple)) and depth < 2:
         for i, item in enumerate(obj[:64]):
-            _consider(f"{name}_{i}", item, found, depth + 1, seen)
+            _consider(f"{name}_{i}", item, found, depth + 1, seen, places,
+                      (obj, i) if type(obj) is list else None)
     elif hasattr(obj, "__dict__") and not isinstance(obj, type) and not inspect.ismodule(obj) \
             and depth < 2 and id(obj) not in seen:
         seen.add(id(obj))
-        for attribute, value in list(vars(obj).items()):
+        attributes = vars(obj)
+        for attribute, value in list(attributes.items()):
             _consider(f"{name}.{attribute}" if name != "self" else attribute, value, found,
-                      depth + 1, seen)
+                      depth + 1, seen, places, (attributes, attribute))
+
+
+_CELL = object()   # the key of a place that is a closure cell (its cell_contents)
+_contents = operator.attrgetter("cell_contents")
+
+
+class Bindings:
+    """Notices, cheaply, a module, parameter or optimizer object replaced after a trace.
+
+    A trace reads the parameter tensors it found (`scan`); after
+    `model.fc = nn.Dense(...)`, `model.fc.weight = Parameter(...)` or a global
+    `model` bound to another model, a replay would go on reading the old
+    objects while the eager function reads the new ones: silently different
+    numbers. `Bindings(fn, scanned)` notes where each object was found (the
+    globals and closure cells `fn` reads, the attributes of the objects it
+    refers to, one object deep, as `scan` looks), every entry of the
+    modules' registries (parameters, submodules, buffers) and of the
+    optimizers' parameter lists, and how many parameter groups each
+    optimizer has. `changed()` tells whether any of them now holds another
+    object. It compares identities (the objects noted are kept alive here,
+    so their ids cannot be reused) with C-level loops, to run before every
+    call; a change means the traces are stale: `CompiledFunction.reset()`,
+    then trace again.
+
+    Parameters: fn (the compiled function), scanned (what `scan(fn)`
+    returned for it).
+    """
+
+    def __init__(self, fn, scanned):
+        modules, optimizers = scanned[0], scanned[2]
+        places = []
+        _collect(fn, {}, depth=0, seen=set(), places=places)
+        containers, keys, held, cells, cell_held = [], [], [], [], []
+        for container, key, obj in places:
+            if key is _CELL:
+                cells.append(container)
+                cell_held.append(obj)
+            else:
+                containers.append(container)
+                keys.append(key)
+                held.append(obj)
+        registries = [r for m in modules for r in (m._parameters, m._modules, m._buffers) if r]
+        registries += [group["params"] for o in optimizers for group in o.param_groups]
+        for registry in registries:
+            for key in (registry if type(registry) is dict else range(len(registry))):
+                containers.append(registry)
+                keys.append(key)
+                held.append(registry[key])
+        self.containers, self.keys, self.held = tuple(containers), tuple(keys), tuple(held)
+        self.ids = tuple(map(id, held))
+        self.cells, self.cell_held = tuple(cells), tuple(cell_held)
+        self.cell_ids = tuple(map(id, cell_held))
+        self.groups = tuple(o.param_groups for o in optimizers)
+        self.group_counts = tuple(map(len, self.groups))
+
+    def changed(self):
+        """True if some place now holds another object than at the trace (see the class docstring)."""
+        try:
+            return (tuple(map(id, map(operator.getitem, self.containers, self.keys))) != self.ids
+                    or tuple(map(len, self.groups)) != self.group_counts
+                    or tuple(map(id, map(_contents, self.cells))) != self.cell_ids)
+        except (KeyError, IndexError, ValueError):   # gone, or a closure cell emptied
+            return True

@@ -15,13 +15,16 @@ Values are named as they appear: the arguments, the loads of parameters
 (read again at every call), each op's output and gradient. Arrays that come
 from nowhere the tracer knows are constants of the program.
 """
+import sys
 import weakref
 
 import numpy as np
 
 from ..engine import Tensor
 from ..engine.modes import state
+from ..engine.outputs import _Output
 from ..engine.walk import _reduction_plan, _Start
+from . import several_outputs
 from .grads import GradFollowing
 from .naming import ProgramNames, _Names
 from .program import _IDENT, assemble
@@ -46,7 +49,7 @@ class Tracer(ProgramNames, GradFollowing):
 
     def __init__(self, labels, leaves, optimizers, constants=()):
         self.lines = []
-        self.env = {"np": np}
+        self.env = {"np": np, "as_outputs": several_outputs.as_outputs}
         self.used_names = set(self.env) | {"leaves", "args", "optimizers", "consts", "ops"}
         self.tensor_names, self.array_names = _Names(), _Names()
         self.mem_names = {}         # _mem_key -> (weak reference to the array, name)
@@ -75,6 +78,7 @@ class Tracer(ProgramNames, GradFollowing):
         self.keep_leaves = []       # the tensors whose .grad is followed
         self.needs_generator_state = False
         self.drew = False           # a draw from the generator is in the program
+        self.state_changed = False  # this eager run of fn has written .grad or stepped already
         for leaf in leaves:
             self._watch(leaf)
         for opt in optimizers:
@@ -123,8 +127,28 @@ class Tracer(ProgramNames, GradFollowing):
         return value
 
     # -- what the hooks call ---------------------------------------------------------
-    def data_of(self, tensor):
-        """`tensor.data` during the trace: a traced view, so numpy work on it is recorded."""
+    def data_of(self, tensor, what=".data"):
+        """`tensor.data` or `.numpy()` (`what`) during the trace.
+
+        Read by the compiled function's own code, the values of a tensor the
+        trace tracks (an argument, an op's output, a parameter or another
+        tensor loaded at every call) are refused: they would be frozen. Read
+        by minigrad's own code inside the step (a layer's running statistics,
+        a loss checking its labels), they are a traced view, so the numpy work
+        on them is recorded and replayed.
+        """
+        what, library = _reader(what)
+        if not library:
+            if self.tracks(tensor):
+                update = (" To update a parameter, use an optimizer (its step() is replayed) "
+                          "or update it outside the compiled function."
+                          if tensor._requires_grad and tensor._ctx is None else "")
+                raise self._frozen_error(
+                    what, tensor, "Compute with the tensor itself (Tensor ops: t * 2, t.sum(), "
+                    f"t.clip(0, 1)), return it from the compiled function and take {what} "
+                    "outside (out = step(x); out.numpy()), or move the code that needs the "
+                    f"numpy array outside the compiled function.{update}")
+            return tensor._data   # a tensor made inside fn from constants: a constant too
         view = self.data_views.get(tensor)
         view = view() if view is not None else None
         if view is None:
@@ -132,13 +156,38 @@ class Tracer(ProgramNames, GradFollowing):
             self.data_views[tensor] = weakref.ref(view)
         return view
 
+    def tracks(self, tensor):
+        """True for a tensor whose values the program reads or computes at every call."""
+        return (self.tensor_names.get(tensor) is not None or tensor._requires_grad
+                or id(tensor) in self.labels or self._known_array(tensor._data) is not None)
+
+    def refuse_write(self, tensor):
+        """Raise: assigning `tensor.data` inside the traced function is not replayed."""
+        raise CompileError(
+            f"assigning .data of a {tensor._describe()} inside a function minigrad.compile "
+            "traces would run only while tracing: every later call would skip it. Update "
+            "parameters with an optimizer (its step() is replayed), or assign .data outside the "
+            "compiled function (a replay reads the parameters' current arrays at every call)."
+            + self._ran_so_far())
+
+    def _frozen_error(self, what, tensor, advice):
+        return CompileError(f"{what} of a {tensor._describe()} during minigrad.compile's trace "
+                            "would hand the compiled function the value of the first call, "
+                            f"frozen into every later call. {advice}{self._ran_so_far()}")
+
+    def _ran_so_far(self):
+        """Words saying what the refused call already did: a trace runs fn eagerly up to the refusal."""
+        if not self.state_changed:
+            return ""
+        return (" (This first call ran the function eagerly up to this point, so the gradients "
+                "and any optimizer step before it are already applied.)")
+
     def refuse_read(self, tensor, what):
         """Raise: a tensor's value read as Python would be frozen into the program."""
-        raise CompileError(
-            f"{what} of a {tensor._describe()} during minigrad.compile's trace would freeze the "
-            "value of the first call into every later call. Return the tensor from the compiled "
-            "function and read it outside (loss = step(x, y); loss.item()), or move the Python "
-            "branch (if loss < 0.1: ...) outside the compiled function.")
+        raise self._frozen_error(
+            what, tensor, "Return the tensor from the compiled function and read it outside "
+            "(loss = step(x, y); loss.item()), or move the Python branch (if loss < 0.1: ...) "
+            "outside the compiled function.")
 
     def guard(self, array, value):
         """Replay this trace only while bool(array) is `value`; else the call runs eagerly.
@@ -171,10 +220,8 @@ class Tracer(ProgramNames, GradFollowing):
         rec.arrays = [a._data if isinstance(a, Tensor) else plain(a) for a in args]
         with self.paused():
             tensor = cls.apply(*[plain(a) for a in args], **rec.params)
-        if not isinstance(tensor, Tensor):
-            raise CompileError(f"{cls.__name__} returned {type(tensor).__name__}, not one tensor; "
-                               "minigrad.compile does not capture ops with several outputs yet: "
-                               "call the function uncompiled")
+        if type(tensor) is tuple:   # a forward that returned several arrays
+            return self._record_several(rec, tensor, args, param_refs)
         ctx = tensor._ctx
         needs = ctx.needs_input_grad if ctx is not None else (False,) * len(args)
         rec.out_array = tensor._data
@@ -186,6 +233,18 @@ class Tracer(ProgramNames, GradFollowing):
         if ctx is not None:
             self.nodes[ctx] = rec
         return tensor
+
+    def _record_several(self, rec, outputs, args, param_refs):
+        """record_op for an op with several outputs (see several_outputs.py)."""
+        rec.info = {}
+        rec.out = several_outputs.emit_forward(self, rec, outputs, several_outputs.needs_of(args),
+                                               param_refs)
+        rec.arrays = None
+        owners = {id(t._ctx.inputs[0]._ctx): t._ctx.inputs[0]._ctx
+                  for t in outputs if t._ctx is not None}
+        for ctx in owners.values():   # (one: the op's node, reached through its outputs' nodes)
+            self.nodes[ctx] = rec
+        return outputs
 
     def record_backward(self, roots, seeds, retain_graph, create_graph, targets):
         """The walk starts: check it can be replayed; name the seeds."""
@@ -220,15 +279,22 @@ class Tracer(ProgramNames, GradFollowing):
         from . import codegen
         if isinstance(node, _Start):
             names = self.seed_names
+        elif type(node) is _Output:   # output k of an op with several: no line, just note it
+            if self.nodes.get(node.inputs[0]._ctx) is None:
+                raise _foreign_graph_error()
+            several_outputs.gather_output_gradient(self, node, self.node_grad.pop(id(node)))
+            return
         else:
             rec = self.nodes.get(node)
             if rec is None:
-                raise CompileError("backward() reached a graph made before the compiled function "
-                                   "was called (or outside its trace); minigrad.compile replays "
-                                   "only graphs the function builds itself")
+                raise _foreign_graph_error()
             if node._hooks:
                 raise _hook_error()
-            names = codegen.emit_backward(self, rec, self.node_grad.pop(id(node)), input_grads)
+            g = self.node_grad.pop(id(node))
+            if rec.info["kind"] == "several":
+                names = several_outputs.emit_backward(self, rec, g, input_grads)
+            else:
+                names = codegen.emit_backward(self, rec, g, input_grads)
         for t, need, ig, name in zip(node.inputs, node.needs_input_grad, input_grads, names):
             if not need or ig is None:
                 continue
@@ -255,6 +321,7 @@ class Tracer(ProgramNames, GradFollowing):
 
     def backward_done(self, leaf_grads):
         """The walk ended: write how each leaf's .grad gets its gradient."""
+        self.state_changed = True
         handed_out = set()
         for leaf in self.leaf_order:
             name = self.leaf_acc[id(leaf)]
@@ -284,6 +351,7 @@ class Tracer(ProgramNames, GradFollowing):
 
     def record_step(self, optimizer):
         """An optimizer's step(): write the update, run it, return True (the step is done)."""
+        self.state_changed = True
         from . import codegen_optim
         self._event()
         for leaf in self.leaves_known():
@@ -347,7 +415,10 @@ class Tracer(ProgramNames, GradFollowing):
             self.emit(f"{out} = np.asarray({name}, dtype=np.{data.dtype})", out)
             name, ig = out, np.asarray(ig, dtype=data.dtype)
         if ig.shape != data.shape:
-            stretched, added = _reduction_plan(ig.shape, data.shape)
+            plan = _reduction_plan(ig.shape, data.shape)
+            if plan is None:   # a backward's wrong shape: the walk raises its error right after
+                return name
+            stretched, added = plan
             out = self.fresh(name)
             parts = name
             if stretched:
@@ -378,6 +449,31 @@ class _Paused:
 
     def __exit__(self, *exc):
         state.tracer = self.tracer
+
+
+# Where a read of a tensor's values comes from: the first frame outside these modules,
+# which only pass the read on (`.numpy()` reads `.data`; numpy's np.asarray asks `__array__`).
+_PASSING_ON = ("minigrad.engine.tensor", "minigrad.ops.boundary", "minigrad.compile.tracer")
+
+
+def _reader(what):
+    """(words for the read, True when minigrad's own code made it) for a read of `.data`/`.numpy()`."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("numpy.") or module in _PASSING_ON:
+            if frame.f_code.co_name == "__array__":
+                what = "np.asarray(t) (or np.array(t))"
+            frame = frame.f_back
+            continue
+        return what, module == "minigrad" or module.startswith("minigrad.")
+    return what, False
+
+
+def _foreign_graph_error():
+    return CompileError("backward() reached a graph made before the compiled function was called "
+                        "(or outside its trace); minigrad.compile replays only graphs the "
+                        "function builds itself")
 
 
 def _hook_error():

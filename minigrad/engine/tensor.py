@@ -84,7 +84,7 @@ class Tensor:
         array (same shape; cast to this tensor's dtype).
         """
         if switched:
-            if state.tracer is not None:   # compile: a traced array, recorded
+            if state.tracer is not None:   # compile: refused, or followed (Tracer.data_of)
                 return state.tracer.data_of(self)
             if state.differentiating is not None:
                 _higher_order.note_values_read(self)
@@ -94,6 +94,8 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        if switched and state.tracer is not None:   # compile: a replay would skip it
+            state.tracer.refuse_write(self)
         array = as_array(value)
         if array.shape != self._data.shape:
             raise ValueError(f"cannot assign data of shape {array.shape} to {self._describe()}")
@@ -201,6 +203,8 @@ class Tensor:
 
     def numpy(self):
         """The data as a numpy array, shared, not copied (read-only for a recorded op's output; see `data`)."""
+        if switched and state.tracer is not None:   # compile: refused, or followed (Tracer.data_of)
+            return state.tracer.data_of(self, ".numpy()")
         return self.data
 
     def detach(self):

@@ -67,6 +67,8 @@ class _Conversions:
         return format(self._single(f"format with {spec!r}"), spec)
 
     def _single(self, what):
+        if switched and state.tracer is not None:   # compile: the value would be frozen
+            state.tracer.refuse_read(self, f"{what}()" if what in ("float", "int") else what)
         if self._data.size != 1:
             raise TypeError(f"{what} needs a tensor with one element; this one has shape "
                             f"{self._data.shape} ({self._data.size} elements)")
