@@ -2,15 +2,13 @@
 import collections
 import functools
 import inspect
-import itertools
-import operator
 
 import numpy as np
 
 from .. import random as _random
 from ..engine import Tensor
 from ..engine.modes import state, switched, tracing
-from . import codegen_optim
+from . import codegen_optim, signature
 from .checking import compare_states, first_difference, flatten, restore, snapshot
 from .program import FALLBACK, HELPERS, Program
 from .references import add_once, scan, scan_arguments
@@ -18,10 +16,6 @@ from .traced import CompileError, TracingGenerator, plain
 from .tracer import Tracer
 
 __all__ = ["compile", "CompiledFunction"]
-
-_module_flags = operator.attrgetter("training", "_call_hooks")
-_leaf_flags = operator.attrgetter("_requires_grad", "_data.dtype")
-_hooks, _grad = operator.attrgetter("_hooks"), operator.attrgetter("grad")
 
 CHECKED_CALLS = 3   # with check=True, the replays of each trace that also run eagerly
 
@@ -133,6 +127,23 @@ class CompiledFunction:
                 raise CompileError("detect_anomaly() checks every value as it is computed, which "
                                    "a compiled replay skips; call the function uncompiled inside "
                                    "detect_anomaly()")
+        program, values = self._last, args
+        # The quick way: the trace run last, if its guard says this call has its key.
+        if program is None or kwargs or program.guard is None or not program.guard(args):
+            program, values = self._lookup(args, kwargs)
+            if program is None:   # traced now: `values` is the result
+                return values
+        if self.check and program.replays < CHECKED_CALLS:
+            program.replays += 1
+            return self._checked(program, values, args, kwargs)
+        result = program.replay(values)
+        if result is FALLBACK:
+            return self.fn(*args, **kwargs)
+        return result
+
+    def _lookup(self, args, kwargs):
+        """The slow way: (the trace of the call's key, the values it replays), from the cache;
+        or (None, the result) after tracing it now."""
         if self._scanned is None:
             self._scanned = scan(self.fn)
             self._optimizers = [(o, codegen_optim.structure_of(o)) for o in self._scanned[2]]
@@ -144,65 +155,23 @@ class CompiledFunction:
             key = self._key(values, ())
         program = self.programs.get(key)
         if program is None:
-            return self._trace(key, args, kwargs)
+            guard = None
+            if not kwargs:   # written before the trace changes what it tests
+                guard = signature.guard_for(args, self._scanned[0], self._scanned[1],
+                                            self._optimizers)
+            result = self._trace(key, args, kwargs)
+            self._last.guard = guard
+            return None, result
         if program is not self._last:
             self.programs.move_to_end(key)
             self._last = program
-        if self.check and program.replays < CHECKED_CALLS:
-            program.replays += 1
-            return self._checked(program, values, args, kwargs)
-        result = program.replay(values)
-        if result is FALLBACK:
-            return self.fn(*args, **kwargs)
-        return result
+        return program, values
 
     # -- keys -------------------------------------------------------------------------
     def _key(self, values, keywords):
-        """The signature of a call (see `compile`); it runs at every call, so it is kept lean."""
-        modules, leaves, optimizers = self._scanned[0], self._scanned[1], self._optimizers
-        parts = [keywords, state.grad_enabled if switched else True]
-        for i, value in enumerate(values):
-            kind = type(value)
-            if kind is np.ndarray:
-                parts += (value.shape, value.dtype)
-            elif isinstance(value, Tensor):
-                if value._requires_grad:
-                    raise CompileError(
-                        f"argument {i} is a tensor that requires grad; minigrad.compile treats "
-                        "arguments as data. Make it a parameter of a module the function uses, or "
-                        "pass its array (tensor.detach())")
-                parts += (Tensor, value._data.shape, value._data.dtype)
-            elif isinstance(value, np.ndarray):
-                parts += (kind, value.shape, value.dtype)
-            else:
-                try:
-                    hash(value)
-                except TypeError:
-                    raise CompileError(
-                        f"argument {i}, a {type(value).__name__}, is neither an array, a tensor "
-                        "nor a hashable value, so minigrad.compile cannot key a trace on it; pass "
-                        "an array (np.asarray) or a tuple") from None
-                parts += (kind, value)
-        if len(values) > 1 and len(set(map(id, values))) < len(values):
-            ids = [id(v) for v in values]   # the same array passed twice is one value in the trace
-            parts.append(tuple(ids.index(i) for i in ids))
-        # The modules' and leaves' flags, read with C-level loops (this runs at every call).
-        # A module's forward hooks are part of its entry, so registering one traces again,
-        # and the trace refuses it. (tuple(list(...)): a tuple built straight from an
-        # iterator is allocated oversized and shrunk, which leaves one tuple per call in
-        # CPython's free lists.)
-        parts.append(tuple(list(map(_module_flags, modules))))
-        if any(map(_hooks, leaves)):
-            raise CompileError(
-                "a tensor hook (register_hook) is registered on a parameter the compiled "
-                "function uses; hooks run Python on each gradient, which minigrad.compile "
-                "does not replay. Remove it, or call the function uncompiled")
-        parts.append(tuple(list(map(operator.is_, map(_grad, leaves), itertools.repeat(None)))))
-        # Which require grad (a layer frozen between calls) and their dtypes (Module.to).
-        parts.append(tuple(list(map(_leaf_flags, leaves))))
-        if optimizers:
-            parts.append(tuple([structure(o) for o, structure in optimizers]))
-        return tuple(parts)
+        """The signature of a call (see `compile` and signature.py)."""
+        modules, leaves = self._scanned[0], self._scanned[1]
+        return signature.key(values, keywords, modules, leaves, self._optimizers)
 
     # -- tracing --------------------------------------------------------------------
     def _trace(self, key, args, kwargs):
@@ -246,6 +215,7 @@ class CompiledFunction:
 
     # -- check=True ----------------------------------------------------------------
     def _checked(self, program, values, args, kwargs):
+        """Replay, then run `fn` eagerly from the same state; raise if they differ."""
         modules, leaves, optimizers, labels, _ = self._scanned
         leaves = list(leaves)
         for p in program.leaves:

@@ -138,6 +138,7 @@ class Program:
         exec(compile(source, "<minigrad.compile>", "exec"), namespace)
         self.replay = namespace["replay"]
         self.replays = 0
+        self.guard = None   # signature.guard_for's test that a call has this trace's key
 
 
 class _Fallback:
