@@ -134,22 +134,32 @@ def guard_for(values, modules, leaves, optimizers):
         if m._call_hooks is not None:
             return None   # the trace refuses forward hooks
         name = bind(m, "module")
-        fail_if(f"{name}.training is not {bind(m.training, 'flag')} "
+        fail_if(f"{name}.training is not {_literal(m.training, bind)} "
                 f"or {name}._call_hooks is not None")
     for p in leaves:
         if p._hooks:
             return None   # the key refuses tensor hooks
         t = bind(p, "p")
         fail_if(f"{t}._hooks or {t}.grad is {'not ' if p.grad is None else ''}None "
-                f"or {t}._requires_grad is not {bind(p._requires_grad, 'flag')} "
+                f"or {t}._requires_grad is not {_literal(p._requires_grad, bind)} "
                 f"or {t}._data.dtype is not {bind(p._data.dtype, 'dtype')}")
     for o, structure in optimizers:
         _optimizer_conditions(o, structure, bind, fail_if)
     lines.append("    return True")
-    source = "def guard(args):\n" + "\n".join(lines) + "\n"
-    exec(compile(source, "<minigrad.compile guard>", "exec"), env)
-    env["guard"].source = source
-    return env["guard"]
+    # The objects tested are the cells of a closure: reading one is as quick as a local.
+    names = ", ".join(env)
+    source = (f"def make_guard({names}):\n    def guard(args):\n"
+              + "\n".join("    " + line for line in lines) + "\n    return guard\n")
+    namespace = {}
+    exec(compile(source, "<minigrad.compile guard>", "exec"), namespace)
+    guard = namespace["make_guard"](**env)
+    guard.source = source
+    return guard
+
+
+def _literal(flag, bind):
+    """`flag` as source: True, False and None as themselves (constants), else a bound name."""
+    return repr(flag) if flag is None or type(flag) is bool else bind(flag, "value")
 
 
 def _optimizer_conditions(o, structure, bind, fail_if):
