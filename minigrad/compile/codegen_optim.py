@@ -87,5 +87,9 @@ def emit_step(tr, optimizer):
         else:
             tr.emit(f"{update}({tr.ref(p)}, {g}, {state}[{tr.const(p, 'param')}], {groups[k]})",
                     None, pure=False)
-    changed = tr.const(tuple(p for _, p, _ in updates), "updated")
-    tr.emit(f"note_changes({changed})   # the in-place guard sees the update", None, pure=False)
+    # (A tensor's _base is set when it is made, so which ones view another is known now.)
+    changed = tr.const(tuple(p for _, p, _ in updates if p._base is None), "updated")
+    views = tuple(p for _, p, _ in updates if p._base is not None)
+    views = f", {tr.const(views, 'updated_views')}" if views else ""
+    tr.emit(f"note_changes({changed}{views})   # the in-place guard sees the update", None,
+            pure=False)

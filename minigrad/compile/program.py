@@ -53,9 +53,30 @@ def assemble(tracer, result_text, params):
         keep.insert(0, Line("generator_state = get_generator().bit_generator.state"))
         for line in keep:
             line.text = line.text.replace("fallback()", "fallback(generator_state)")
+    keep, result_text = _leaves_as_locals(tracer, keep, result_text)
     body = [f"def replay({params}):"] + ["    " + l.text for l in keep]
     body.append(f"    return {result_text}")
     return "\n".join(body) + "\n"
+
+
+_LEAF = re.compile(r"\bleaves\[(\d+)\]")
+
+
+def _leaves_as_locals(tracer, lines, result_text):
+    """Read the leaf tensors into local names once (`leaf3` for `leaves[3]`): quicker to use."""
+    used = {int(i) for line in lines for i in _LEAF.findall(line.text)}
+    used.update(int(i) for i in _LEAF.findall(result_text))
+    if not used:
+        return lines, result_text
+    names = {i: tracer.fresh(f"leaf{i}") for i in sorted(used)}
+
+    def local(match):
+        return names[int(match.group(1))]
+    for line in lines:
+        line.text = _LEAF.sub(local, line.text)
+    targets = ", ".join(names.get(i, "_") for i in range(len(tracer.leaves)))
+    unpack = Line(f"{targets}, = leaves   # the tensors whose arrays and .grad it uses")
+    return [unpack] + lines, _LEAF.sub(local, result_text)
 
 
 def free_dead_arrays(tracer, lines, used_by_result, threshold=1 << 16):
@@ -168,14 +189,17 @@ def _as_tuple(grads):
     return grads if type(grads) is tuple else (grads,)
 
 
-def _note_changes(tensors):
-    """One in-place change of each of `tensors` (an optimizer's update), for the in-place guard."""
+def _note_changes(tensors, views=()):
+    """One in-place change of each of `tensors` and `views` (an optimizer's update), for the
+    in-place guard; `views` are the tensors that view another's array (`_base`), changed too."""
     reading = guards.changes.last = next(guards.clock)
     for t in tensors:
         t._version += 1
         t._changed_at = reading
-        if t._base is not None:
-            guards.note_change(t._base)
+    for t in views:
+        t._version += 1
+        t._changed_at = reading
+        guards.note_change(t._base)
 
 
 def _returned_tensor(array):
