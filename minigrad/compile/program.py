@@ -202,10 +202,25 @@ def _note_changes(tensors, views=()):
         guards.note_change(t._base)
 
 
+BLOCK_BYTES = 1 << 18   # the largest temporary a plain SGD update of a large parameter makes
+
+
+def _subtract_scaled(param, rate, grad):
+    """`param -= rate * grad` in blocks of BLOCK_BYTES: the same numbers, elementwise, without
+    a temporary as large as the parameter (the replay's memory peak is at this update)."""
+    if not (param.flags.c_contiguous and grad.flags.c_contiguous and param.shape == grad.shape):
+        param -= rate * grad
+        return
+    param, grad = param.reshape(-1), grad.reshape(-1)   # views: both are contiguous
+    block = BLOCK_BYTES // param.itemsize
+    for start in range(0, param.size, block):
+        param[start:start + block] -= rate * grad[start:start + block]
+
+
 def _returned_tensor(array):
     return new_tensor(array if type(array) is np.ndarray else np.asarray(array), None)
 
 
 HELPERS = {"new_ctx": _new_ctx, "as_output": _as_output, "as_tuple": _as_tuple,
-            "note_changes": _note_changes, "sigmoid": _sigmoid, "fallback": _fallback,
+            "note_changes": _note_changes, "subtract_scaled": _subtract_scaled, "sigmoid": _sigmoid, "fallback": _fallback,
             "get_generator": _random.get_generator, "tensor": _returned_tensor}
