@@ -152,9 +152,7 @@ def guard_for(values, modules, leaves, optimizers):
               + "\n".join("    " + line for line in lines) + "\n    return guard\n")
     namespace = {}
     exec(compile(source, "<minigrad.compile guard>", "exec"), namespace)
-    guard = namespace["make_guard"](**env)
-    guard.source = source
-    return guard
+    return namespace["make_guard"](**env)
 
 
 def _literal(flag, bind):
