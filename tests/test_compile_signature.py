@@ -128,3 +128,30 @@ def test_after_each_change_the_compiled_step_trains_like_eager():
     np.testing.assert_allclose(compiled_losses, eager_losses, rtol=1e-12)
     for a, b in zip(compiled_params, eager_params):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_a_module_and_an_optimizer_passed_as_arguments_are_part_of_the_key():
+    """model.eval() or a frozen layer of a model passed in traces again, as for one referred to."""
+    def step(model, opt, x, y):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    runs = []
+    for use_compile in (True, False):
+        model, opt, _ = _setup()
+        fn = compile(step) if use_compile else step
+        X, Y = (mg.Tensor(a) for a in _data())
+        losses = []
+        for i in range(8):
+            if i == 3:
+                model.eval()
+            if i == 5:
+                model[0].weight.requires_grad = False
+            if i == 6:
+                opt.param_groups[0]["momentum"] = 0.5
+            losses.append(fn(model, opt, X, Y).item())
+        runs.append(losses)
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-12)
+    assert runs[0][2] != runs[0][3]   # (eval mode changed the loss: Dropout is off)

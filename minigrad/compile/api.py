@@ -8,6 +8,8 @@ import numpy as np
 from .. import random as _random
 from ..engine import Tensor
 from ..engine.modes import state, switched, tracing
+from ..nn import Module
+from ..optim import Optimizer
 from . import codegen_optim, signature
 from .checking import compare_states, first_difference, flatten, restore, snapshot
 from .program import FALLBACK, HELPERS, Program
@@ -157,8 +159,7 @@ class CompiledFunction:
         if program is None:
             guard = None
             if not kwargs:   # written before the trace changes what it tests
-                guard = signature.guard_for(args, self._scanned[0], self._scanned[1],
-                                            self._optimizers)
+                guard = signature.guard_for(args, *self._keyed_objects(args))
             result = self._trace(key, args, kwargs)
             self._last.guard = guard
             return None, result
@@ -170,8 +171,17 @@ class CompiledFunction:
     # -- keys -------------------------------------------------------------------------
     def _key(self, values, keywords):
         """The signature of a call (see `compile` and signature.py)."""
-        modules, leaves = self._scanned[0], self._scanned[1]
-        return signature.key(values, keywords, modules, leaves, self._optimizers)
+        return signature.key(values, keywords, *self._keyed_objects(values))
+
+    def _keyed_objects(self, values):
+        """The modules, leaves and [(optimizer, structure function)] whose flags a key holds:
+        those `fn` refers to, and those of modules and optimizers passed as arguments."""
+        modules, leaves, optimizers = self._scanned[0], self._scanned[1], self._optimizers
+        if any(isinstance(v, (Module, Optimizer)) for v in values):
+            passed = scan_arguments([(str(i), v) for i, v in enumerate(values)])
+            modules, leaves = modules + passed[0], leaves + passed[1]
+            optimizers = optimizers + [(o, codegen_optim.structure_of(o)) for o in passed[2]]
+        return modules, leaves, optimizers
 
     # -- tracing --------------------------------------------------------------------
     def _trace(self, key, args, kwargs):
