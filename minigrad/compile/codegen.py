@@ -119,6 +119,7 @@ def _linear(tr, rec):
         tr.emit(f"{columns} = np.ascontiguousarray({x[0]}.T)   # X^T, one row per feature",
                 columns, owned=True)
         tr.sizes[columns] = data.nbytes
+        _columns(tr)[x[0]] = columns   # (another layer on the same input reads it too)
     else:
         columns = _column(tr, x[0])
     tr.emit(f"{out} = np.dot({x[1]}, {columns})   # {'Z' if activation else out} = W A, "
