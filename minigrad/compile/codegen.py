@@ -272,7 +272,7 @@ def emit_backward(tr, rec, g, input_grads):
         comment = "   # d loss / d prediction"
         tr.emit(f"{d} = {info['diff']} * (2 * {per_element})" + comment, d, owned=True,
                 victim=info["diff"], alt=f"{d} = {info['diff']}; {d} *= 2 * {per_element}" + comment)
-        if info["column"]:
+        if info["column"] and wants[0]:
             names[0] = _rows(tr, d, out_bytes)
         if wants[1]:
             tr.emit(f"{names[1]} = -{d}", names[1], owned=True)
