@@ -157,12 +157,11 @@ class CompiledFunction:
             key = self._key(values, ())
         program = self.programs.get(key)
         if program is None:
-            guard = None
-            if not kwargs:   # written before the trace changes what it tests
-                guard = signature.guard_for(args, *self._keyed_objects(args))
-            result = self._trace(key, args, kwargs)
-            self._last.guard = guard
-            return None, result
+            return None, self._trace(key, args, kwargs)
+        if program.guard is None and not kwargs:
+            # Written at the first replay, from this call: its key is the trace's key. (Not
+            # when tracing, so the tracing calls do not hold it too.)
+            program.guard = signature.guard_for(args, *self._keyed_objects(args))
         if program is not self._last:
             self.programs.move_to_end(key)
             self._last = program
