@@ -157,7 +157,13 @@ class CompiledFunction:
             key = self._key(values, ())
         program = self.programs.get(key)
         if program is None:
-            return None, self._trace(key, args, kwargs)
+            # The key holds the optimizers' groups by id(): the trace keeps them alive, so
+            # that no other group can take one's id while the key is cached.
+            groups = [g for o, _ in self._keyed_objects(values)[2]
+                      for g in getattr(o, "param_groups", ())]
+            result = self._trace(key, args, kwargs)
+            self._last.groups = groups
+            return None, result
         if program.guard is None and not kwargs:
             # Written at the first replay, from this call: its key is the trace's key. (Not
             # when tracing, so the tracing calls do not hold it too.)

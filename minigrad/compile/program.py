@@ -160,6 +160,7 @@ class Program:
         self.replay = namespace["replay"]
         self.replays = 0
         self.guard = None   # signature.guard_for's test that a call has this trace's key
+        self.groups = []    # the optimizers' groups its key names by id(), kept alive
 
 
 class _Fallback:
