@@ -53,8 +53,10 @@ def compile(fn=None, *, check=False, cache_size=8):
     values of non-array arguments, grad mode, each module's `training` flag,
     which parameters have a `.grad` at the call and which require grad, their
     dtypes, and which terms the optimizer's update has (momentum, Nesterov,
-    weight decay). A new key (a
-    smaller last batch, `model.eval()`) traces again.
+    weight decay), for the modules and optimizers `fn` refers to and those
+    passed to it. A new key (a smaller last batch, `model.eval()`) traces
+    again. A call first tries the trace it ran last, through a straight-line
+    test of that trace's key (see signature.py).
 
     What cannot be captured is refused with a CompileError, not frozen:
     reading a traced tensor's value as Python (`.item()`, `bool()`, `if loss
