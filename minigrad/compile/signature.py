@@ -38,7 +38,11 @@ _PLAIN = (bool, int, float, complex, str, bytes, type(None))
 
 def key(values, keywords, modules, leaves, optimizers):
     """The signature of a call with argument `values` (positional, then keyword values in
-    sorted order; `keywords` their names); `optimizers` is [(optimizer, structure function)]."""
+    sorted order; `keywords` their names); `optimizers` is [(optimizer, structure function)].
+
+    Whatever is added here must be tested by `guard_for` too: a guard that misses a part
+    of the key replays a trace the key would not (tests/test_compile_signature.py).
+    """
     parts = [keywords, state.grad_enabled if switched else True]
     for i, value in enumerate(values):
         kind = type(value)
