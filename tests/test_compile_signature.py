@@ -6,6 +6,8 @@ False, and the compiled function must then give what the eager function does.
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import nn
@@ -156,3 +158,39 @@ def test_a_module_and_an_optimizer_passed_as_arguments_are_part_of_the_key():
         runs.append(losses)
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-12)
     assert runs[0][2] != runs[0][3]   # (eval mode changed the loss: Dropout is off)
+
+
+MUTATIONS = {
+    "eval": lambda model, opt: model.eval(),
+    "train": lambda model, opt: model.train(),
+    "clear a grad": lambda model, opt: setattr(model[2].bias, "grad", None),
+    "freeze": lambda model, opt: setattr(model[0].weight, "requires_grad", False),
+    "unfreeze": lambda model, opt: setattr(model[0].weight, "requires_grad", True),
+    "momentum": lambda model, opt: opt.param_groups[0].update(momentum=0.5),
+    "no momentum": lambda model, opt: opt.param_groups[0].update(momentum=0.0),
+    "nothing": lambda model, opt: None,
+}
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(list(MUTATIONS)), st.sampled_from([5, 3]),
+                          st.booleans()), min_size=1, max_size=10))
+def test_any_sequence_of_changes_replays_only_matching_traces(changes):
+    """Whenever the guard of the trace run last says yes, the call's key is that trace's key;
+    and the compiled run equals the eager run through the same changes."""
+    runs = []
+    for use_compile in (True, False):
+        model, opt, step = _setup()
+        fn = compile(step) if use_compile else step
+        losses = []
+        for change, rows, as_tensor in changes:
+            MUTATIONS[change](model, opt)
+            x, y = _data(rows)
+            args = (mg.Tensor(x), mg.Tensor(y)) if as_tensor else (x, y)
+            if use_compile and fn._last is not None and fn._last.guard is not None \
+                    and fn._last.guard(args):
+                assert _current_key(fn, args) == _key_of(fn, fn._last)
+            losses.append(fn(*args).item())
+        runs.append(losses + [p.data.copy() for p in model.parameters()])
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
