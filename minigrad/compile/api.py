@@ -2,15 +2,15 @@
 import collections
 import functools
 import inspect
-import itertools
-import operator
 
 import numpy as np
 
 from .. import random as _random
 from ..engine import Tensor
 from ..engine.modes import state, switched, tracing
-from . import codegen_optim
+from ..nn import Module
+from ..optim import Optimizer
+from . import codegen_optim, signature
 from .checking import compare_states, first_difference, flatten, restore, snapshot
 from .program import FALLBACK, HELPERS, Program
 from .references import add_once, scan, scan_arguments
@@ -18,10 +18,6 @@ from .traced import CompileError, TracingGenerator, plain
 from .tracer import Tracer
 
 __all__ = ["compile", "CompiledFunction"]
-
-_module_flags = operator.attrgetter("training", "_call_hooks")
-_leaf_flags = operator.attrgetter("_requires_grad", "_data.dtype")
-_hooks, _grad = operator.attrgetter("_hooks"), operator.attrgetter("grad")
 
 CHECKED_CALLS = 3   # with check=True, the replays of each trace that also run eagerly
 
@@ -60,8 +56,10 @@ def compile(fn=None, *, check=False, cache_size=8):
     values of non-array arguments, grad mode, each module's `training` flag,
     which parameters have a `.grad` at the call and which require grad, their
     dtypes, and which terms the optimizer's update has (momentum, Nesterov,
-    weight decay). A new key (a
-    smaller last batch, `model.eval()`) traces again.
+    weight decay), for the modules and optimizers `fn` refers to and those
+    passed to it. A new key (a smaller last batch, `model.eval()`) traces
+    again. A call first tries the trace it ran last, through a straight-line
+    test of that trace's key (see signature.py).
 
     What cannot be captured is refused with a CompileError, not frozen:
     reading the values of a tensor the trace tracks (an argument, an op's
@@ -139,6 +137,23 @@ class CompiledFunction:
                 raise CompileError("detect_anomaly() checks every value as it is computed, which "
                                    "a compiled replay skips; call the function uncompiled inside "
                                    "detect_anomaly()")
+        program, values = self._last, args
+        # The quick way: the trace run last, if its guard says this call has its key.
+        if program is None or kwargs or program.guard is None or not program.guard(args):
+            program, values = self._lookup(args, kwargs)
+            if program is None:   # traced now: `values` is the result
+                return values
+        if self.check and program.replays < CHECKED_CALLS:
+            program.replays += 1
+            return self._checked(program, values, args, kwargs)
+        result = program.replay(values)
+        if result is FALLBACK:
+            return self.fn(*args, **kwargs)
+        return result
+
+    def _lookup(self, args, kwargs):
+        """The slow way: (the trace of the call's key, the values it replays), from the cache;
+        or (None, the result) after tracing it now."""
         if self._scanned is None:
             self._scanned = scan(self.fn)
             self._optimizers = [(o, codegen_optim.structure_of(o)) for o in self._scanned[2]]
@@ -150,65 +165,36 @@ class CompiledFunction:
             key = self._key(values, ())
         program = self.programs.get(key)
         if program is None:
-            return self._trace(key, args, kwargs)
+            # The key holds the optimizers' groups by id(): the trace keeps them alive, so
+            # that no other group can take one's id while the key is cached.
+            groups = [g for o, _ in self._keyed_objects(values)[2]
+                      for g in getattr(o, "param_groups", ())]
+            result = self._trace(key, args, kwargs)
+            self._last.groups = groups
+            return None, result
+        if program.guard is None and not kwargs:
+            # Written at the first replay, from this call: its key is the trace's key. (Not
+            # when tracing, so the tracing calls do not hold it too.)
+            program.guard = signature.guard_for(args, *self._keyed_objects(args))
         if program is not self._last:
             self.programs.move_to_end(key)
             self._last = program
-        if self.check and program.replays < CHECKED_CALLS:
-            program.replays += 1
-            return self._checked(program, values, args, kwargs)
-        result = program.replay(values)
-        if result is FALLBACK:
-            return self.fn(*args, **kwargs)
-        return result
+        return program, values
 
     # -- keys -------------------------------------------------------------------------
     def _key(self, values, keywords):
-        """The signature of a call (see `compile`); it runs at every call, so it is kept lean."""
+        """The signature of a call (see `compile` and signature.py)."""
+        return signature.key(values, keywords, *self._keyed_objects(values))
+
+    def _keyed_objects(self, values):
+        """The modules, leaves and [(optimizer, structure function)] whose flags a key holds:
+        those `fn` refers to, and those of modules and optimizers passed as arguments."""
         modules, leaves, optimizers = self._scanned[0], self._scanned[1], self._optimizers
-        parts = [keywords, state.grad_enabled if switched else True]
-        for i, value in enumerate(values):
-            kind = type(value)
-            if kind is np.ndarray:
-                parts += (value.shape, value.dtype)
-            elif isinstance(value, Tensor):
-                if value._requires_grad:
-                    raise CompileError(
-                        f"argument {i} is a tensor that requires grad; minigrad.compile treats "
-                        "arguments as data. Make it a parameter of a module the function uses, or "
-                        "pass its array (tensor.detach())")
-                parts += (Tensor, value._data.shape, value._data.dtype)
-            elif isinstance(value, np.ndarray):
-                parts += (kind, value.shape, value.dtype)
-            else:
-                try:
-                    hash(value)
-                except TypeError:
-                    raise CompileError(
-                        f"argument {i}, a {type(value).__name__}, is neither an array, a tensor "
-                        "nor a hashable value, so minigrad.compile cannot key a trace on it; pass "
-                        "an array (np.asarray) or a tuple") from None
-                parts += (kind, value)
-        if len(values) > 1 and len(set(map(id, values))) < len(values):
-            ids = [id(v) for v in values]   # the same array passed twice is one value in the trace
-            parts.append(tuple(ids.index(i) for i in ids))
-        # The modules' and leaves' flags, read with C-level loops (this runs at every call).
-        # A module's forward hooks are part of its entry, so registering one traces again,
-        # and the trace refuses it. (tuple(list(...)): a tuple built straight from an
-        # iterator is allocated oversized and shrunk, which leaves one tuple per call in
-        # CPython's free lists.)
-        parts.append(tuple(list(map(_module_flags, modules))))
-        if any(map(_hooks, leaves)):
-            raise CompileError(
-                "a tensor hook (register_hook) is registered on a parameter the compiled "
-                "function uses; hooks run Python on each gradient, which minigrad.compile "
-                "does not replay. Remove it, or call the function uncompiled")
-        parts.append(tuple(list(map(operator.is_, map(_grad, leaves), itertools.repeat(None)))))
-        # Which require grad (a layer frozen between calls) and their dtypes (Module.to).
-        parts.append(tuple(list(map(_leaf_flags, leaves))))
-        if optimizers:
-            parts.append(tuple([structure(o) for o, structure in optimizers]))
-        return tuple(parts)
+        if any(isinstance(v, (Module, Optimizer)) for v in values):
+            passed = scan_arguments([(str(i), v) for i, v in enumerate(values)])
+            modules, leaves = modules + passed[0], leaves + passed[1]
+            optimizers = optimizers + [(o, codegen_optim.structure_of(o)) for o in passed[2]]
+        return modules, leaves, optimizers
 
     # -- tracing --------------------------------------------------------------------
     def _trace(self, key, args, kwargs):
@@ -252,6 +238,7 @@ class CompiledFunction:
 
     # -- check=True ----------------------------------------------------------------
     def _checked(self, program, values, args, kwargs):
+        """Replay, then run `fn` eagerly from the same state; raise if they differ."""
         modules, leaves, optimizers, labels, _ = self._scanned
         leaves = list(leaves)
         for p in program.leaves:

@@ -37,31 +37,9 @@ def emit_forward(tr, rec, needs, param_refs):
     """Write the forward of op record `rec`; returns the name of its output."""
     cls, x = rec.cls, rec.ins
     rec.info["needs"] = needs
-    if cls is ops.Linear and rec.arrays[0].ndim == 2 and len(x) == 3:
-        activation = rec.params.get("activation")
-        k = _count(tr, "layer")
-        out = tr.fresh(f"A{k}" if activation else f"Z{k}")
-        columns = f"{x[0]}.T"
-        data = rec.arrays[0]
-        if data.flags.c_contiguous and not data.flags.f_contiguous and data.shape[1] <= 8:
-            # A few features per sample: BLAS reads the samples faster as rows of X^T.
-            columns = tr.fresh(f"{x[0]}_T")
-            tr.emit(f"{columns} = np.ascontiguousarray({x[0]}.T)   # X^T, one row per feature",
-                    columns, owned=True)
-            tr.sizes[columns] = data.nbytes
-        tr.emit(f"{out} = np.dot({x[1]}, {columns}).T   # {'Z' if activation else out} = X W^T, "
-                "in the column layout", out, owned=True)
-        rec.info["x_rows"] = x[0] if columns == f"{x[0]}.T" else f"{columns}.T"
-        bias = rec.arrays[2]
-        if bias is not None:
-            if type(bias) is np.ndarray and bias.dtype == rec.out_array.dtype:
-                tr.emit(f"{out} += {x[2]}", out)
-            else:
-                tr.emit(f"{out} = {out} + {x[2]}", out, owned=True)
-        if activation:
-            tr.emit(_ACTIVATE[activation].format(z=out) + f"   # {out} = {activation}(Z)", out)
-        rec.info.update(kind="linear", activation=activation, layer=k)
-        return out
+    if cls is ops.Linear and rec.arrays[0].ndim == 2 and len(x) == 3 and rec.arrays[1].ndim == 2 \
+            and (rec.arrays[2] is None or np.ndim(rec.arrays[2]) == 1):
+        return _linear(tr, rec)
     if cls in _ACTIVATION_OF:
         name = _ACTIVATION_OF[cls]
         out = tr.fresh(f"{name}{_count(tr, name)}")
@@ -86,6 +64,85 @@ def emit_forward(tr, rec, needs, param_refs):
     return _generic_forward(tr, rec, needs, param_refs)
 
 
+def _columns(tr):
+    """{name of a batch-first array: name of the same array in the column layout}."""
+    return tr.__dict__.setdefault("columns", {})
+
+
+def _column(tr, name):
+    """`name`'s array in the column layout (features x samples): its own name, or a `.T` view.
+
+    The dense layers' lines work in that layout, the documents' `Z = W A + b`:
+    each layer's product is made in it, so nothing is transposed on the way.
+    """
+    columns = _columns(tr)
+    if name not in columns:
+        if not name.isidentifier():
+            return f"({name}).T"
+        column = tr.fresh(name[:-5] if name.endswith("_rows") else f"{name}_T")
+        tr.emit(f"{column} = {name}.T", column, alias_of=name)
+        tr.sizes[column] = tr.sizes.get(name, 0)
+        columns[name] = column
+        _rows_of(tr)[column] = name
+    return columns[name]
+
+
+def _rows_of(tr):
+    """{name of a column-layout array: the name of its batch-first transpose}."""
+    return tr.__dict__.setdefault("rows_of", {})
+
+
+def _rows(tr, column, nbytes):
+    """A batch-first view (one row per sample) of the column-layout array `column`, by name.
+
+    The line is dropped when nothing but the dense layers' lines uses the value.
+    """
+    rows = tr.fresh(f"{column}_rows")
+    tr.emit(f"{rows} = {column}.T", rows, alias_of=column)
+    tr.sizes[rows] = tr.sizes[column] = nbytes
+    _columns(tr)[rows] = column
+    _rows_of(tr)[column] = rows
+    return rows
+
+
+def _linear(tr, rec):
+    """A dense layer: Z = W A + b, A = g(Z), in the column layout; returns its batch-first name."""
+    x, activation = rec.ins, rec.params.get("activation")
+    k = _count(tr, "layer")
+    out = tr.fresh(f"A{k}" if activation else f"Z{k}")
+    data = rec.arrays[0]
+    if x[0] in _columns(tr):
+        columns = _columns(tr)[x[0]]
+    elif data.flags.c_contiguous and not data.flags.f_contiguous and data.shape[1] <= 8:
+        # A few features per sample: BLAS reads the samples faster as rows of X^T.
+        columns = tr.fresh(f"{x[0]}_T")
+        tr.emit(f"{columns} = np.ascontiguousarray({x[0]}.T)   # X^T, one row per feature",
+                columns, owned=True)
+        tr.sizes[columns] = data.nbytes
+        _columns(tr)[x[0]] = columns   # (another layer on the same input reads it too)
+    else:
+        columns = _column(tr, x[0])
+    tr.emit(f"{out} = np.dot({x[1]}, {columns})   # {'Z' if activation else out} = W A, "
+            "one column per sample", out, owned=True)
+    bias = rec.arrays[2]
+    if bias is not None:
+        if type(bias) is np.ndarray and bias.dtype == rec.out_array.dtype:
+            tr.emit(f"{out} += {x[2]}[:, None]", out)
+        else:
+            tr.emit(f"{out} = {out} + {x[2]}[:, None]", out, owned=True)
+    if activation:
+        tr.emit(_ACTIVATE[activation].format(z=out) + f"   # {out} = {activation}(Z)", out)
+    rec.info.update(kind="linear", activation=activation, layer=k, x_columns=columns, out=out)
+    return _rows(tr, out, rec.out_array.nbytes)
+
+
+def _transposed(tr, expression):
+    """The source of `expression`'s transpose: a name it has, or `.T` (never `.T.T`)."""
+    if expression in _rows_of(tr):
+        return _rows_of(tr)[expression]
+    return expression[:-2] if expression.endswith(".T") else f"{expression}.T"
+
+
 def _as_array(rec, expression):
     """`expression`, wrapped in np.asarray when the op's forward returned a numpy scalar."""
     return f"np.asarray({expression})" if rec.out_array.ndim == 0 else expression
@@ -106,7 +163,11 @@ def _generic_forward(tr, rec, needs, param_refs):
 def _squared_error(tr, rec, needs):
     pred, target = rec.ins
     reduction = rec.params.get("reduction", "mean")
-    if not needs[1] and _converts_layout(rec.arrays[1], rec.arrays[0]):
+    column = pred in _columns(tr) and not needs[1] and reduction != "none" \
+        and np.shape(rec.arrays[1]) == rec.arrays[0].shape
+    if column:   # a dense layer's output: the difference in its column layout, the target read
+        pred, target = _columns(tr)[pred], _column(tr, target)   # through a transposed view
+    elif not needs[1] and _converts_layout(rec.arrays[1], rec.arrays[0]):
         converted = tr.fresh(f"{target}_F")
         tr.emit(f"{converted} = np.asfortranarray({target})   # the prediction's memory order",
                 converted)
@@ -124,7 +185,8 @@ def _squared_error(tr, rec, needs):
         total = f"({flat} @ {flat})"
         tr.emit(f"{out} = np.asarray({total + f' / {count}' if reduction == 'mean' else total})"
                 f"   # squared error, {reduction}", out)
-    rec.info.update(kind="mse", diff=diff, count=count, reduction=reduction)
+    rec.info.update(kind="mse", diff=diff, count=count, reduction=reduction, column=column,
+                    pred=pred)
     return out
 
 
@@ -159,31 +221,35 @@ def emit_backward(tr, rec, g, input_grads):
     wants = [ig is not None for ig in input_grads]
     out_bytes = int(np.prod(rec.out_shape)) * rec.out_dtype.itemsize
     tr.sizes[g] = max(tr.sizes.get(g, 0), out_bytes)
-    names = [tr.fresh("d" + _base(x[i])) if wants[i] else None for i in range(len(x))]
     kind = info["kind"]
-    if kind == "linear":
+    names = [tr.fresh("d" + _base(x[i])) if wants[i] and (i or not _in_columns(info)) else None
+             for i in range(len(x))]   # (a dense layer names its dX in the column layout)
+    if kind == "linear":   # in the column layout (see _linear)
         activation, k = info["activation"], info["layer"]
-        dz = g
+        dz = _column(tr, g)
         if activation:
+            a, dz_rows = info["out"], dz
             dz = tr.fresh(f"dZ{k}")
             tr.sizes[dz] = out_bytes
             comment = f"   # dZ = dA * {activation}'(Z)"
-            tr.emit(f"{dz} = {_DERIVATIVE[activation].format(g=g, a=rec.out)}" + comment, dz,
-                    owned=True, victim=g,
-                    alt=f"{dz} = {g}; "
-                        f"{_IN_PLACE[activation].format(g=dz, a=rec.out, t=tr.fresh('square'))}"
+            tr.emit(f"{dz} = {_DERIVATIVE[activation].format(g=dz_rows, a=a)}" + comment, dz,
+                    owned=True, victim=dz_rows,
+                    alt=f"{dz} = {dz_rows}; "
+                        f"{_IN_PLACE[activation].format(g=dz, a=a, t=tr.fresh('square'))}"
                         + comment)
         if wants[0]:
-            tr.emit(f"{names[0]} = np.dot({x[1]}.T, {dz}.T).T   # dX = dZ W", names[0], owned=True)
+            dx = tr.fresh("d" + _base(_columns(tr).get(x[0], x[0])))
+            tr.emit(f"{dx} = np.dot({x[1]}.T, {dz})   # dX = dZ W, as W^T dZ", dx, owned=True)
+            names[0] = _rows(tr, dx, tr.sizes.get(x[0], 0))
         if wants[1]:
-            tr.emit(f"{names[1]} = np.dot({dz}.T, {info['x_rows']})   # dW = dZ^T X", names[1],
-                    owned=True)
+            tr.emit(f"{names[1]} = np.dot({dz}, {_transposed(tr, info['x_columns'])})"
+                    "   # dW = dZ^T X, as dZ A^T", names[1], owned=True)
         if wants[2]:
             n, dtype = rec.out_shape[0], rec.out_dtype
             ones = tr.ones.get((n, dtype))
             if ones is None:
                 ones = tr.ones[n, dtype] = tr.const(np.ones(n, dtype), f"ones{n}")
-            tr.emit(f"{names[2]} = np.dot({ones}, {dz})   # db = the sum of dZ's rows", names[2],
+            tr.emit(f"{names[2]} = np.dot({ones}, {dz}.T)   # db = the sum of dZ's rows", names[2],
                     owned=True)
     elif kind == "activation":
         tr.emit(f"{names[0]} = {_DERIVATIVE[info['activation']].format(g=g, a=rec.out)}", names[0],
@@ -202,10 +268,12 @@ def emit_backward(tr, rec, g, input_grads):
         tr.emit(f"{names[0]} = -{g}", names[0], owned=True)
     elif kind == "mse":
         per_element = f"({g} / {info['count']})" if info["reduction"] == "mean" else g
-        d = tr.fresh("d" + _base(x[0])) if not wants[0] else names[0]
+        d = tr.fresh("d" + _base(info["pred"])) if not wants[0] or info["column"] else names[0]
         comment = "   # d loss / d prediction"
         tr.emit(f"{d} = {info['diff']} * (2 * {per_element})" + comment, d, owned=True,
                 victim=info["diff"], alt=f"{d} = {info['diff']}; {d} *= 2 * {per_element}" + comment)
+        if info["column"] and wants[0]:
+            names[0] = _rows(tr, d, out_bytes)
         if wants[1]:
             tr.emit(f"{names[1]} = -{d}", names[1], owned=True)
     elif kind == "cross_entropy":
@@ -223,6 +291,11 @@ def emit_backward(tr, rec, g, input_grads):
                 tuple(n for n in names if n))
         tr.pinned.add(g)
     return names
+
+
+def _in_columns(info):
+    """True for an op whose backward makes its first input's gradient in the column layout."""
+    return info["kind"] == "linear" or info.get("column", False)
 
 
 def _base(ref):

@@ -13,9 +13,11 @@ calling it, after the gradients are put back in `.grad`.
 Which parameter groups there are is part of the trace's key (`structure`),
 so `add_param_group` or a load_state_dict that replaces the groups traces
 again. A group of plain SGD (no momentum or weight decay, also in the key)
-is written out as `w -= lr * dw`.
+is written out as `w -= lr * dw`; for a large parameter, block by block
+(`subtract_scaled`), so the update needs no temporary of the parameter's size.
 """
 from ..optim import SGD, Optimizer
+from .program import BLOCK_BYTES
 
 __all__ = ["emit_step", "structure", "structure_of"]
 
@@ -82,10 +84,17 @@ def emit_step(tr, optimizer):
             if _plain_sgd(optimizer, optimizer.param_groups[k]):   # (part of the trace's key)
                 rates[k] = tr.fresh("lr")
                 tr.emit(f"{rates[k]} = {groups[k]}['lr']", rates[k], pure=False)
-        if k in rates:
+        if k in rates and p._data.nbytes >= 2 * BLOCK_BYTES:   # no temporary of its size
+            tr.emit(f"subtract_scaled({tr.ref(p)}, {rates[k]}, {g})   # {tr.ref(p)} -= "
+                    f"{rates[k]} * {g}, block by block", None, pure=False)
+        elif k in rates:
             tr.emit(f"{tr.ref(p)} -= {rates[k]} * {g}", None, pure=False)
         else:
             tr.emit(f"{update}({tr.ref(p)}, {g}, {state}[{tr.const(p, 'param')}], {groups[k]})",
                     None, pure=False)
-    changed = tr.const(tuple(p for _, p, _ in updates), "updated")
-    tr.emit(f"note_changes({changed})   # the in-place guard sees the update", None, pure=False)
+    # (A tensor's _base is set when it is made, so which ones view another is known now.)
+    changed = tr.const(tuple(p for _, p, _ in updates if p._base is None), "updated")
+    views = tuple(p for _, p, _ in updates if p._base is not None)
+    views = f", {tr.const(views, 'updated_views')}" if views else ""
+    tr.emit(f"note_changes({changed}{views})   # the in-place guard sees the update", None,
+            pure=False)

@@ -53,9 +53,30 @@ def assemble(tracer, result_text, params):
         keep.insert(0, Line("generator_state = get_generator().bit_generator.state"))
         for line in keep:
             line.text = line.text.replace("fallback()", "fallback(generator_state)")
+    keep, result_text = _leaves_as_locals(tracer, keep, result_text)
     body = [f"def replay({params}):"] + ["    " + l.text for l in keep]
     body.append(f"    return {result_text}")
     return "\n".join(body) + "\n"
+
+
+_LEAF = re.compile(r"\bleaves\[(\d+)\]")
+
+
+def _leaves_as_locals(tracer, lines, result_text):
+    """Read the leaf tensors into local names once (`leaf3` for `leaves[3]`): quicker to use."""
+    used = {int(i) for line in lines for i in _LEAF.findall(line.text)}
+    used.update(int(i) for i in _LEAF.findall(result_text))
+    if not used:
+        return lines, result_text
+    names = {i: tracer.fresh(f"leaf{i}") for i in sorted(used)}
+
+    def local(match):
+        return names[int(match.group(1))]
+    for line in lines:
+        line.text = _LEAF.sub(local, line.text)
+    targets = ", ".join(names.get(i, "_") for i in range(len(tracer.leaves)))
+    unpack = Line(f"{targets}, = leaves   # the tensors whose arrays and .grad it uses")
+    return [unpack] + lines, _LEAF.sub(local, result_text)
 
 
 def free_dead_arrays(tracer, lines, used_by_result, threshold=1 << 16):
@@ -138,6 +159,8 @@ class Program:
         exec(compile(source, "<minigrad.compile>", "exec"), namespace)
         self.replay = namespace["replay"]
         self.replays = 0
+        self.guard = None   # signature.guard_for's test that a call has this trace's key
+        self.groups = []    # the optimizers' groups its key names by id(), kept alive
 
 
 class _Fallback:
@@ -167,14 +190,32 @@ def _as_tuple(grads):
     return grads if type(grads) is tuple else (grads,)
 
 
-def _note_changes(tensors):
-    """One in-place change of each of `tensors` (an optimizer's update), for the in-place guard."""
+def _note_changes(tensors, views=()):
+    """One in-place change of each of `tensors` and `views` (an optimizer's update), for the
+    in-place guard; `views` are the tensors that view another's array (`_base`), changed too."""
     reading = guards.changes.last = next(guards.clock)
     for t in tensors:
         t._version += 1
         t._changed_at = reading
-        if t._base is not None:
-            guards.note_change(t._base)
+    for t in views:
+        t._version += 1
+        t._changed_at = reading
+        guards.note_change(t._base)
+
+
+BLOCK_BYTES = 1 << 18   # the largest temporary a plain SGD update of a large parameter makes
+
+
+def _subtract_scaled(param, rate, grad):
+    """`param -= rate * grad` in blocks of BLOCK_BYTES: the same numbers, elementwise, without
+    a temporary as large as the parameter (the replay's memory peak is at this update)."""
+    if not (param.flags.c_contiguous and grad.flags.c_contiguous and param.shape == grad.shape):
+        param -= rate * grad
+        return
+    param, grad = param.reshape(-1), grad.reshape(-1)   # views: both are contiguous
+    block = BLOCK_BYTES // param.itemsize
+    for start in range(0, param.size, block):
+        param[start:start + block] -= rate * grad[start:start + block]
 
 
 def _returned_tensor(array):
@@ -182,5 +223,5 @@ def _returned_tensor(array):
 
 
 HELPERS = {"new_ctx": _new_ctx, "as_output": _as_output, "as_tuple": _as_tuple,
-            "note_changes": _note_changes, "sigmoid": _sigmoid, "fallback": _fallback,
+            "note_changes": _note_changes, "subtract_scaled": _subtract_scaled, "sigmoid": _sigmoid, "fallback": _fallback,
             "get_generator": _random.get_generator, "tensor": _returned_tensor}
