@@ -13,7 +13,7 @@ from ..optim import Optimizer
 from . import codegen_optim, signature
 from .checking import compare_states, first_difference, flatten, restore, snapshot
 from .program import FALLBACK, HELPERS, Program
-from .references import add_once, scan, scan_arguments
+from .references import Bindings, add_once, scan, scan_arguments
 from .traced import CompileError, TracingGenerator, plain
 from .tracer import Tracer
 
@@ -83,8 +83,10 @@ def compile(fn=None, *, check=False, cache_size=8):
     global) run only when tracing, and Python numbers read from outside are
     constants: `check=True` catches a function that depends on them.
     Tensors returned by a replay are new tensors holding the values, with no
-    graph. After replacing a parameter or submodule object of a model the
-    function uses, call `.reset()`.
+    graph. A module, parameter or optimizer object the function uses that is
+    replaced between calls (`model.fc = nn.Dense(...)`, a layer appended, a
+    global bound to another model) is noticed at the next call, which traces
+    again.
     """
     if fn is None:
         return functools.partial(compile, check=check, cache_size=cache_size)
@@ -108,19 +110,19 @@ class CompiledFunction:
         self.programs = collections.OrderedDict()
         self.traces = 0          # how many times fn was traced
         self._last = None
-        self._scanned = None
+        self._scanned = self._bindings = None
         functools.update_wrapper(self, fn)
 
     def reset(self):
         """Forget every trace and what `fn` refers to: the next call traces again.
 
-        Needed after replacing a parameter or a submodule object of a model the
-        function uses (`model.fc = nn.Dense(...)`): a replay reads the
-        parameters it traced, which a new object is not (assigning `.data`,
-        `load_state_dict` and optimizer changes are seen without it).
+        A call does this by itself when a module, parameter or optimizer
+        object `fn` uses was replaced (`model.fc = nn.Dense(...)`, a global
+        bound to another model); assigning `.data`, `load_state_dict` and
+        optimizer settings are seen without tracing again.
         """
         self.programs.clear()
-        self._scanned = self._last = None
+        self._scanned = self._bindings = self._last = None
 
     @property
     def code(self):
@@ -137,6 +139,8 @@ class CompiledFunction:
                 raise CompileError("detect_anomaly() checks every value as it is computed, which "
                                    "a compiled replay skips; call the function uncompiled inside "
                                    "detect_anomaly()")
+        if self._bindings is not None and self._bindings.changed():
+            self.reset()   # an object the traces read was replaced: they are stale
         program, values = self._last, args
         # The quick way: the trace run last, if its guard says this call has its key.
         if program is None or kwargs or program.guard is None or not program.guard(args):
@@ -156,6 +160,7 @@ class CompiledFunction:
         or (None, the result) after tracing it now."""
         if self._scanned is None:
             self._scanned = scan(self.fn)
+            self._bindings = Bindings(self.fn, self._scanned)
             self._optimizers = [(o, codegen_optim.structure_of(o)) for o in self._scanned[2]]
         if kwargs:
             values = args + tuple(kwargs[k] for k in sorted(kwargs))

@@ -8,12 +8,13 @@ trainer's `self.model`). The names label the program (`model.0.weight`).
 """
 import functools
 import inspect
+import itertools
 import operator
 
 import numpy as np
 
 from ..engine import Tensor
-from ..nn.module import Module
+from ..nn.module import Module, registries
 from ..optim import Optimizer
 
 __all__ = ["scan", "scan_arguments", "add_once", "Bindings"]
@@ -153,14 +154,15 @@ class Bindings:
     objects while the eager function reads the new ones: silently different
     numbers. `Bindings(fn, scanned)` notes where each object was found (the
     globals and closure cells `fn` reads, the attributes of the objects it
-    refers to, one object deep, as `scan` looks), every entry of the
-    modules' registries (parameters, submodules, buffers) and of the
-    optimizers' parameter lists, and how many parameter groups each
-    optimizer has. `changed()` tells whether any of them now holds another
-    object. It compares identities (the objects noted are kept alive here,
-    so their ids cannot be reused) with C-level loops, to run before every
-    call; a change means the traces are stale: `CompiledFunction.reset()`,
-    then trace again.
+    refers to, one object deep, as `scan` looks), the optimizers' parameter
+    lists and how many parameter groups each has, and every entry of the
+    modules' registries (parameters, submodules, buffers) with their sizes.
+    `changed()` tells whether any of them now holds another object. It
+    compares identities (the objects noted are kept alive here, so their ids
+    cannot be reused) with C-level loops, to run before every call; the
+    modules' registries only when `nn.module.registries.version` says some
+    module's registry changed. A change means the traces are stale:
+    `CompiledFunction.reset()`, then trace again.
 
     Parameters: fn (the compiled function), scanned (what `scan(fn)`
     returned for it).
@@ -170,34 +172,46 @@ class Bindings:
         modules, optimizers = scanned[0], scanned[2]
         places = []
         _collect(fn, {}, depth=0, seen=set(), places=places)
-        containers, keys, held, cells, cell_held = [], [], [], [], []
-        for container, key, obj in places:
-            if key is _CELL:
-                cells.append(container)
-                cell_held.append(obj)
-            else:
-                containers.append(container)
-                keys.append(key)
-                held.append(obj)
-        registries = [r for m in modules for r in (m._parameters, m._modules, m._buffers) if r]
-        registries += [group["params"] for o in optimizers for group in o.param_groups]
-        for registry in registries:
-            for key in (registry if type(registry) is dict else range(len(registry))):
-                containers.append(registry)
-                keys.append(key)
-                held.append(registry[key])
-        self.containers, self.keys, self.held = tuple(containers), tuple(keys), tuple(held)
-        self.ids = tuple(map(id, held))
-        self.cells, self.cell_held = tuple(cells), tuple(cell_held)
-        self.cell_ids = tuple(map(id, cell_held))
+        cells = [(container, obj) for container, key, obj in places if key is _CELL]
+        places = [(container, key, obj) for container, key, obj in places if key is not _CELL]
+        self.places = _Places(places)
+        self.cells, self.cell_held = tuple(c for c, _ in cells), tuple(obj for _, obj in cells)
+        self.cell_ids = tuple(map(id, self.cell_held))
         self.groups = tuple(o.param_groups for o in optimizers)
         self.group_counts = tuple(map(len, self.groups))
+        self.param_lists = tuple(g["params"] for o in optimizers for g in o.param_groups)
+        self.params_held = tuple(tuple(params) for params in self.param_lists)
+        self.param_counts = tuple(map(len, self.param_lists))
+        self.registries = tuple(r for m in modules for r in (m._parameters, m._modules, m._buffers))
+        self.sizes = tuple(map(len, self.registries))
+        self.entries = _Places([(r, key, obj) for r in self.registries for key, obj in r.items()])
+        self.version = registries.version
 
     def changed(self):
         """True if some place now holds another object than at the trace (see the class docstring)."""
         try:
-            return (tuple(map(id, map(operator.getitem, self.containers, self.keys))) != self.ids
+            if registries.version != self.version:   # some module's registry changed
+                if tuple(map(len, self.registries)) != self.sizes or self.entries.changed():
+                    return True
+                self.version = registries.version   # not one of these: as traced
+            return (self.places.changed()
+                    or tuple(map(len, self.param_lists)) != self.param_counts
+                    or not all(map(all, map(map, itertools.repeat(operator.is_),
+                                            self.param_lists, self.params_held)))
                     or tuple(map(len, self.groups)) != self.group_counts
                     or tuple(map(id, map(_contents, self.cells))) != self.cell_ids)
         except (KeyError, IndexError, ValueError):   # gone, or a closure cell emptied
             return True
+
+
+class _Places:
+    """(container, key, object) triples: does any container[key] now hold another object?"""
+
+    def __init__(self, places):
+        self.containers = tuple(c for c, _, _ in places)
+        self.keys = tuple(k for _, k, _ in places)
+        self.held = tuple(obj for _, _, obj in places)   # kept alive: their ids stay theirs
+        self.ids = tuple(map(id, self.held))
+
+    def changed(self):
+        return tuple(map(id, map(operator.getitem, self.containers, self.keys))) != self.ids

@@ -24,6 +24,18 @@ from ..validation import (check_flag, check_float_dtype, first_non_finite, has_r
 __all__ = ["Parameter", "Module"]
 
 
+class _Registries:
+    """How many times any module's registries (parameters, buffers, submodules) changed.
+
+    minigrad.compile reads it to know, with one comparison per call, that no
+    module object a trace read was replaced since.
+    """
+    version = 0
+
+
+registries = _Registries()
+
+
 class Parameter(Tensor):
     """A Tensor that requires grad; assigned to a Module attribute, it becomes one of its parameters."""
     __slots__ = ()
@@ -72,6 +84,9 @@ class Module:
                                  f"{type(self).__name__}.__init__")
         if params is not None:
             modules = self._modules
+            if isinstance(value, (Parameter, Module)) or name in params or name in modules \
+                    or name in self._buffers:
+                registries.version += 1
             if isinstance(value, Parameter):
                 modules.pop(name, None)
                 self._buffers.pop(name, None)
@@ -102,6 +117,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
+        registries.version += 1
         self._parameters.pop(name, None)
         self._buffers.pop(name, None)
         self._non_persistent.discard(name)
@@ -125,6 +141,7 @@ class Module:
             raise KeyError(f"{type(self).__name__}.register_buffer: attribute '{name}' already "
                            "exists")
         value = self._buffer_value(name, array)
+        registries.version += 1
         self._buffers[name] = value
         (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
         object.__setattr__(self, name, value)
@@ -152,6 +169,7 @@ class Module:
             raise TypeError(f"register_parameter('{name}', ...) takes a Parameter or None, "
                             f"not a {type(param).__name__}")
         if param is None:
+            registries.version += 1
             self._modules.pop(name, None)
             self._parameters[name] = None
             object.__setattr__(self, name, None)
@@ -168,6 +186,7 @@ class Module:
             raise TypeError(f"{type(self).__name__}: submodule '{name}' must be a Module, "
                             f"got {module!r} of type {type(module).__name__}{hint}")
         if module is None:
+            registries.version += 1
             self._parameters.pop(name, None)
             self._modules[name] = None
             object.__setattr__(self, name, None)
