@@ -17,9 +17,9 @@ is written out as `w -= lr * dw`; for a large parameter, block by block
 (`subtract_scaled`), so the update needs no temporary of the parameter's size.
 """
 from ..optim import SGD, Optimizer
-from .program import BLOCK_BYTES
+from .program import BLOCK_BYTES, HELPERS
 
-__all__ = ["emit_step", "structure", "structure_of"]
+__all__ = ["emit_step", "run_step", "structure", "structure_of"]
 
 
 def _inlined(optimizer):
@@ -98,3 +98,24 @@ def emit_step(tr, optimizer):
     views = f", {tr.const(views, 'updated_views')}" if views else ""
     tr.emit(f"note_changes({changed}{views})   # the in-place guard sees the update", None,
             pure=False)
+
+
+def run_step(optimizer):
+    """Run `optimizer.step()` while tracing as the replay will run it.
+
+    A large parameter of a plain SGD group is updated block by block, as the
+    replay's line does: the same numbers, and the tracing calls then need no
+    temporary of the parameter's size either (their memory peak is this update).
+    """
+    if not _inlined(optimizer) or not any(_plain_sgd(optimizer, g) for g in optimizer.param_groups):
+        optimizer.step()
+        return
+    plain = {id(group) for group in optimizer.param_groups if _plain_sgd(optimizer, group)}
+    own_update, subtract_scaled = type(optimizer)._update, HELPERS["subtract_scaled"]
+
+    def update(param, grad, state, group):
+        if id(group) in plain and param.nbytes >= 2 * BLOCK_BYTES:
+            subtract_scaled(param, group["lr"], grad)
+        else:
+            own_update(param, grad, state, group)
+    optimizer._apply(update)

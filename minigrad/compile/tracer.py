@@ -358,7 +358,7 @@ class Tracer(ProgramNames, GradFollowing):
             self._strip(leaf)
         codegen_optim.emit_step(self, optimizer)
         with self.paused():
-            optimizer.step()
+            codegen_optim.run_step(optimizer)
         for leaf in self.leaves_known():
             self._taint(leaf)
         return True

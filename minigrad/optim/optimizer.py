@@ -165,8 +165,14 @@ class Optimizer:
         tracer = current_tracer()   # compile: minigrad.compile records the update, then runs it
         if tracer is not None and tracer.record_step(self):
             return loss
+        self._apply(self._update)
+        return loss
+
+    def _apply(self, update):
+        """The body of step(): check everything, then `update(param array, grad, state, group)` each
+        parameter with a gradient (minigrad.compile's trace passes an update of its own)."""
         converted = self._checked_gradients()   # raises, changing nothing, on any problem
-        update, state = self._update, self.state
+        state = self.state
         # No grad mode switch is needed: the updates work on numpy arrays, never on Tensors.
         for group in self.param_groups:
             for param in group["params"]:
@@ -180,7 +186,6 @@ class Optimizer:
                 # for the in-place guard.
                 update(param._data, grad, state[param], group)
                 note_change(param)
-        return loss
 
     def _checked_gradients(self):
         """Check every group's options and every gradient before a step; raise if any is bad.
