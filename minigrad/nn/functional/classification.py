@@ -110,6 +110,8 @@ def _check_labels(values, shape, classes, ignore_index, where):
     if values.shape != shape:
         raise ValueError(f"{where}: integer class labels must have shape {shape} for inputs of "
                          f"shape {shape + (classes,)}, got shape {values.shape}")
+    if not values.size or (values.min() >= 0 and values.max() < classes):
+        return   # every label in range (two reductions; the mask below only when one is not)
     bad = ((values < 0) | (values >= classes)) & (values != ignore_index)
     if bad.any():
         raise ValueError(f"{where}: class label {values[bad].flat[0]} is out of range for "
