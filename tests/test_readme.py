@@ -123,3 +123,18 @@ def test_the_readme_opens_with_a_two_command_quick_start():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     for step in commands[1].split("#")[0].split("&&"):
         assert step.strip() in ci
+
+
+def test_the_printed_program_excerpt_is_what_the_readme_code_prints(readme_dir, monkeypatch):
+    # The ```text block after "`train_step.code` is document one's backprop" quotes lines of the
+    # program the compile block prints; each quoted line must be in today's program.
+    _run_through(len(BLOCKS) - 1, readme_dir, monkeypatch)
+    program = _Reader.namespace["train_step"].code
+    text = README.read_text(encoding="utf-8")
+    start = text.index("```text", text.index("`train_step.code` is document one's backprop"))
+    excerpt = text[start + len("```text"):text.index("```", start + 7)]
+    quoted = [line.strip() for line in excerpt.splitlines() if line.strip() not in ("", "...")]
+    assert len(quoted) >= 8
+    lines = {line.strip() for line in program.splitlines()}
+    missing = [line for line in quoted if line not in lines]
+    assert not missing, f"README quotes program lines that train_step.code no longer has: {missing}"
