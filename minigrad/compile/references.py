@@ -8,8 +8,6 @@ trainer's `self.model`). The names label the program (`model.0.weight`).
 """
 import functools
 import inspect
-import itertools
-import operator
 
 import numpy as np
 
@@ -142,7 +140,6 @@ def _consider(name, obj, found, depth, seen, places=None, place=None):
 
 
 _CELL = object()   # the key of a place that is a closure cell (its cell_contents)
-_contents = operator.attrgetter("cell_contents")
 
 
 class Bindings:
@@ -157,9 +154,9 @@ class Bindings:
     refers to, one object deep, as `scan` looks), the optimizers' parameter
     lists and how many parameter groups each has, and every entry of the
     modules' registries (parameters, submodules, buffers) with their sizes.
-    `changed()` tells whether any of them now holds another object. It
-    compares identities (the objects noted are kept alive here, so their ids
-    cannot be reused) with C-level loops, to run before every call; the
+    `changed()` tells whether any of them now holds another object. It is a
+    straight-line function of identity tests written for these objects
+    (which it keeps alive), to run before every call; it looks at the
     modules' registries only when `nn.module.registries.version` says some
     module's registry changed. A change means the traces are stale:
     `CompiledFunction.reset()`, then trace again.
@@ -172,46 +169,61 @@ class Bindings:
         modules, optimizers = scanned[0], scanned[2]
         places = []
         _collect(fn, {}, depth=0, seen=set(), places=places)
-        cells = [(container, obj) for container, key, obj in places if key is _CELL]
-        places = [(container, key, obj) for container, key, obj in places if key is not _CELL]
-        self.places = _Places(places)
-        self.cells, self.cell_held = tuple(c for c, _ in cells), tuple(obj for _, obj in cells)
-        self.cell_ids = tuple(map(id, self.cell_held))
-        self.groups = tuple(o.param_groups for o in optimizers)
-        self.group_counts = tuple(map(len, self.groups))
-        self.param_lists = tuple(g["params"] for o in optimizers for g in o.param_groups)
-        self.params_held = tuple(tuple(params) for params in self.param_lists)
-        self.param_counts = tuple(map(len, self.param_lists))
+        for o in optimizers:
+            places.append((o.__dict__, "param_groups", o.param_groups))
+            places += [(group, "params", group["params"]) for group in o.param_groups]
         self.registries = tuple(r for m in modules for r in (m._parameters, m._modules, m._buffers))
         self.sizes = tuple(map(len, self.registries))
-        self.entries = _Places([(r, key, obj) for r in self.registries for key, obj in r.items()])
+        self.entries = tuple((r, key, obj) for r in self.registries for key, obj in r.items())
         self.version = registries.version
+        self.changed = self._straight_line(places, [o.param_groups for o in optimizers],
+                                           [g["params"] for o in optimizers for g in o.param_groups])
 
-    def changed(self):
-        """True if some place now holds another object than at the trace (see the class docstring)."""
-        try:
-            if registries.version != self.version:   # some module's registry changed
-                if tuple(map(len, self.registries)) != self.sizes or self.entries.changed():
-                    return True
-                self.version = registries.version   # not one of these: as traced
-            return (self.places.changed()
-                    or tuple(map(len, self.param_lists)) != self.param_counts
-                    or not all(map(all, map(map, itertools.repeat(operator.is_),
-                                            self.param_lists, self.params_held)))
-                    or tuple(map(len, self.groups)) != self.group_counts
-                    or tuple(map(id, map(_contents, self.cells))) != self.cell_ids)
-        except (KeyError, IndexError, ValueError):   # gone, or a closure cell emptied
+    def _straight_line(self, places, group_lists, param_lists):
+        """`changed()` as one function of straight-line identity tests (no loop to run per call).
+
+        The objects tested against are bound into the function, which keeps
+        them alive. A registry change anywhere sends it to `_registries_changed`.
+        """
+        env = {"registries": registries, "bindings": self, "Cell": _CELL}
+        tests = []
+
+        def bind(obj):
+            name = f"o{len(env)}"
+            env[name] = obj
+            return name
+
+        for container, key, obj in places:
+            where = f"{bind(container)}.cell_contents" if key is _CELL else \
+                f"{bind(container)}[{key!r}]" if type(key) in (str, int) else \
+                f"{bind(container)}[{bind(key)}]"
+            tests.append(f"{where} is not {bind(obj)}")
+        for sequence in (*group_lists, *param_lists):
+            name = bind(sequence)
+            tests.append(f"len({name}) != {len(sequence)}")
+            tests += [f"{name}[{i}] is not {bind(obj)}" for i, obj in enumerate(sequence)]
+        source = ["def changed():",
+                  "    try:",
+                  "        if registries.version != bindings.version and "
+                  "bindings._registries_changed(): return True"]
+        source += [f"        if {test}: return True" for test in tests]
+        source += ["        return False",
+                   "    except (KeyError, IndexError, ValueError):   # gone, or a cell emptied",
+                   "        return True"]
+        exec(compile("\n".join(source), "<minigrad.compile bindings>", "exec"), env)
+        return env["changed"]
+
+    def _registries_changed(self):
+        """Some module's registry changed: is it one of these? (If not, remember the version.)"""
+        if tuple(map(len, self.registries)) != self.sizes or \
+                any(registry.get(key, _CELL) is not obj for registry, key, obj in self.entries):
             return True
-
-
-class _Places:
-    """(container, key, object) triples: does any container[key] now hold another object?"""
-
-    def __init__(self, places):
-        self.containers = tuple(c for c, _, _ in places)
-        self.keys = tuple(k for _, k, _ in places)
-        self.held = tuple(obj for _, _, obj in places)   # kept alive: their ids stay theirs
-        self.ids = tuple(map(id, self.held))
+        self.version = registries.version
+        return False
 
     def changed(self):
-        return tuple(map(id, map(operator.getitem, self.containers, self.keys))) != self.ids
+        """True if some place now holds another object than at the trace (see the class docstring).
+
+        (Replaced in each instance by the straight-line function `_straight_line` writes.)
+        """
+        raise NotImplementedError
