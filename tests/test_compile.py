@@ -541,3 +541,14 @@ def test_an_optimizer_with_the_step_hook_is_replayed_by_calling_its_step():
     compiled, step = _run(build, batches, True, 20)
     _assert_same_run(eager, compiled, 1e-12)
     assert "optimizer.step()" in step.code
+
+
+@pytest.mark.parametrize("options, error, message", [
+    (dict(check="yes"), TypeError, "check must be True or False, got 'yes'"),
+    (dict(cache_size=0), ValueError, "cache_size must be a positive integer, got 0"),
+    (dict(cache_size=2.5), TypeError, "cache_size must be a positive integer, got 2.5"),
+    (dict(cache_size=True), TypeError, "cache_size must be a positive integer, got True"),
+])
+def test_compile_refuses_bad_options_by_name(options, error, message):
+    with pytest.raises(error, match="minigrad.compile: " + message):
+        compile(lambda x: x, **options)

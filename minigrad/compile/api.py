@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import random as _random
 from ..engine import Tensor
+from ..validation import check_flag, check_positive_integer
 from ..engine.modes import state, switched, tracing
 from ..nn import Module
 from ..optim import Optimizer
@@ -92,10 +93,8 @@ def compile(fn=None, *, check=False, cache_size=8):
         return functools.partial(compile, check=check, cache_size=cache_size)
     if not callable(fn):
         raise TypeError(f"minigrad.compile takes a function, got {type(fn).__name__}")
-    if isinstance(check, bool) is False:
-        raise TypeError(f"check must be True or False, got {check!r}")
-    if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
-        raise ValueError(f"cache_size must be a positive integer, got {cache_size!r}")
+    check = check_flag("check", check, "minigrad.compile")
+    cache_size = check_positive_integer("cache_size", cache_size, "minigrad.compile")
     return CompiledFunction(fn, check, cache_size)
 
 
