@@ -223,5 +223,6 @@ def _returned_tensor(array):
 
 
 HELPERS = {"new_ctx": _new_ctx, "as_output": _as_output, "as_tuple": _as_tuple,
-            "note_changes": _note_changes, "subtract_scaled": _subtract_scaled, "sigmoid": _sigmoid, "fallback": _fallback,
-            "get_generator": _random.get_generator, "tensor": _returned_tensor}
+           "note_changes": _note_changes, "subtract_scaled": _subtract_scaled,
+           "sigmoid": _sigmoid, "fallback": _fallback,
+           "get_generator": _random.get_generator, "tensor": _returned_tensor}
