@@ -13,6 +13,8 @@ refused: reading a value as Python (`float()`, `bool()`, `.item()`,
 Outside a trace a TracedArray computes like a plain array and returns plain
 arrays, so one that escapes does no harm.
 """
+import sys
+
 import numpy as np
 
 from ..engine.modes import current_tracer
@@ -35,6 +37,22 @@ def plain(value):
     return value
 
 
+# The layers a refused numpy call passes through on its way from the code that made it.
+_PASSING = ("numpy", "minigrad.compile", "minigrad.engine", "minigrad.ops")
+
+
+def library_caller():
+    """`module.function` of minigrad's own code (nn, optim, ...) that made the numpy call or op
+    being refused, or None when the function being compiled made it."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not module.startswith(_PASSING):
+            return f"{module}.{frame.f_code.co_name}" if module.startswith("minigrad.") else None
+        frame = frame.f_back
+    return None
+
+
 def _refuse_read(what):
     raise CompileError(
         f"{what} reads the value of a traced array as Python during minigrad.compile's trace; the "
@@ -52,12 +70,18 @@ class TracedArray(np.ndarray):
         tracer = current_tracer()
         if out is not None:
             if tracer is not None:
+                writer = library_caller()
                 raise CompileError(
                     f"an in-place numpy operation ({ufunc.__name__}, out=...) writes traced values "
-                    "into an array, which minigrad.compile cannot replay: write `x = x * y` "
-                    "instead of `x *= y` inside the compiled function. (A parameter updated by "
-                    "hand, or by an optimizer whose step() minigrad does not know, is such a "
-                    "write: update it outside the compiled function.)")
+                    "into an array, which minigrad.compile cannot replay: " + (
+                        f"here it is minigrad's own {writer} (a layer's running statistics, "
+                        "such as BatchNorm's in training, are such a write), which compile does "
+                        "not replay yet: call a function that uses it uncompiled."
+                        if writer else
+                        "write `x = x * y` instead of `x *= y` inside the compiled function. (A "
+                        "parameter updated by hand, or by an optimizer whose step() minigrad "
+                        "does not know, is such a write: update it outside the compiled "
+                        "function.)"))
             kwargs["out"] = plain(out)
         result = getattr(ufunc, method)(*plain(inputs), **kwargs)
         if tracer is None or out is not None:
