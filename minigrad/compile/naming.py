@@ -11,7 +11,7 @@ import numpy as np
 
 from ..engine import Tensor
 from .program import Line
-from .traced import CompileError, TracedArray, library_caller, plain
+from .traced import CompileError, TracedArray, plain
 
 __all__ = ["ProgramNames"]
 
@@ -190,17 +190,12 @@ class ProgramNames:
 
 
 def _untracked(what, array):
-    maker = library_caller()
     return CompileError(
         f"{what} of shape {array.shape} and dtype {array.dtype} that minigrad.compile cannot "
         "trace back to the arguments, the parameters or a constant the function refers to "
-        "reached an op or the result. " + (
-            f"It was made by minigrad's own {maker} from values compile cannot follow (a "
-            "layer's running statistics, such as BatchNorm's, or an array it builds with "
-            "np.ones), which compile does not replay yet: call a function that uses it "
-            "uncompiled."
-            if maker else
-            "It was made inside the function by numpy from values compile cannot follow "
-            "(np.ones(...), a tensor's argmax or comparison, an integer astype), so its first "
-            "value would be frozen into every later call. Make constant arrays outside the "
-            "function, use Tensor ops, or keep that code outside the compiled function."))
+        "reached an op or the result. It was made inside the function by numpy from values "
+        "compile cannot follow (np.ones(...), a tensor's argmax or comparison, an integer "
+        "astype; in minigrad's own layers, BatchNorm's running statistics, which compile does "
+        "not replay yet), so its first value would be frozen into every later call. Make "
+        "constant arrays outside the function, use Tensor ops, or keep that code outside the "
+        "compiled function.")
