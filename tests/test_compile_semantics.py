@@ -522,3 +522,33 @@ def test_an_in_place_write_of_the_users_own_is_refused_with_the_users_advice():
         return scratch
     with pytest.raises(CompileError, match=r"write `x = x \* y` instead of `x \*= y`"):
         compile(step)(np.ones((5, 3)))
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-12), (np.float32, 1e-6)])
+def test_clip_grad_value_is_replayed_like_eager(dtype, tolerance):
+    rng = np.random.default_rng(3)
+    x, target = rng.normal(size=(6, 3)).astype(dtype), rng.normal(size=(6, 2)).astype(dtype)
+
+    def build():
+        mg.manual_seed(0)
+        model = nn.Dense(3, 2, dtype=dtype)
+        optimizer = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x):
+            optimizer.zero_grad()
+            loss = F.mse_loss(model(x), target)
+            loss.backward()
+            nn.utils.clip_grad_value_(model.parameters(), 0.05)
+            optimizer.step()
+            return loss
+        return model, step
+    (eager_model, eager), (compiled_model, step) = build(), build()
+    compiled = compile(step, check=True)
+    for _ in range(200):
+        eager(x)
+        compiled(x)
+    assert compiled.traces == 2 and "np.clip" in compiled.code
+    assert compiled_model.weight.grad.dtype == dtype
+    assert np.abs(compiled_model.weight.grad).max() <= 0.05   # the clip ran in the replay
+    np.testing.assert_allclose(compiled_model.weight.data, eager_model.weight.data,
+                               rtol=tolerance, atol=tolerance)

@@ -102,8 +102,9 @@ def clip_grad_value_(parameters, clip_value):
     clip_value = check_non_negative("clip_value", clip_value)
     for p in parameters:
         if p.grad is not None:
-            g = np.asarray(p.grad)
-            p.grad = np.clip(g, -clip_value, clip_value, out=np.empty_like(g))
+            # A new array in the gradient's dtype (numpy keeps it for a Python bound); asanyarray,
+            # so that minigrad.compile's traced .grad stays traced and the clip is replayed.
+            p.grad = np.clip(np.asanyarray(p.grad), -clip_value, clip_value)
 
 
 def parameters_to_vector(parameters):
