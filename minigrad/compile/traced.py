@@ -41,16 +41,25 @@ def plain(value):
 _PASSING = ("numpy", "minigrad.compile", "minigrad.engine", "minigrad.ops")
 
 
+def calling_code(passing):
+    """Who made the call being handled: (module, function) of the first calling frame outside
+    the modules named by the prefixes `passing`, and whether numpy's `__array__` was passed."""
+    frame = sys._getframe(2)
+    through_array = False
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not module.startswith(passing):
+            return module, frame.f_code.co_name, through_array
+        through_array = through_array or frame.f_code.co_name == "__array__"
+        frame = frame.f_back
+    return "", "", through_array
+
+
 def library_caller():
     """`module.function` of minigrad's own code (nn, optim, ...) that made the numpy call or op
     being refused, or None when the function being compiled made it."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        module = frame.f_globals.get("__name__", "")
-        if not module.startswith(_PASSING):
-            return f"{module}.{frame.f_code.co_name}" if module.startswith("minigrad.") else None
-        frame = frame.f_back
-    return None
+    module, function, _ = calling_code(_PASSING)
+    return f"{module}.{function}" if module.startswith("minigrad.") else None
 
 
 def _refuse_read(what):

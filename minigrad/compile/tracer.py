@@ -15,7 +15,6 @@ Values are named as they appear: the arguments, the loads of parameters
 (read again at every call), each op's output and gradient. Arrays that come
 from nowhere the tracer knows are constants of the program.
 """
-import sys
 import weakref
 
 import numpy as np
@@ -28,7 +27,7 @@ from . import several_outputs
 from .grads import GradFollowing
 from .naming import ProgramNames, _Names
 from .program import _IDENT, assemble
-from .traced import CompileError, plain
+from .traced import CompileError, calling_code, plain
 
 __all__ = ["Tracer"]
 
@@ -453,21 +452,15 @@ class _Paused:
 
 # Where a read of a tensor's values comes from: the first frame outside these modules,
 # which only pass the read on (`.numpy()` reads `.data`; numpy's np.asarray asks `__array__`).
-_PASSING_ON = ("minigrad.engine.tensor", "minigrad.ops.boundary", "minigrad.compile.tracer")
+_PASSING_ON = ("numpy.", "minigrad.engine.tensor", "minigrad.ops.boundary", "minigrad.compile.tracer")
 
 
 def _reader(what):
     """(words for the read, True when minigrad's own code made it) for a read of `.data`/`.numpy()`."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        module = frame.f_globals.get("__name__", "")
-        if module.startswith("numpy.") or module in _PASSING_ON:
-            if frame.f_code.co_name == "__array__":
-                what = "np.asarray(t) (or np.array(t))"
-            frame = frame.f_back
-            continue
-        return what, module == "minigrad" or module.startswith("minigrad.")
-    return what, False
+    module, _, through_array = calling_code(_PASSING_ON)
+    if through_array:
+        what = "np.asarray(t) (or np.array(t))"
+    return what, module == "minigrad" or module.startswith("minigrad.")
 
 
 def _foreign_graph_error():
